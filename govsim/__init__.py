@@ -1,0 +1,21 @@
+"""govsim: discrete-event simulation of grid-based community governance (网格化管理).
+
+    >>> import govsim
+    >>> result = govsim.run("scenarios/smart_dispatch.yaml", seed=1)   # doctest: +SKIP
+    >>> result.summary()                                                # doctest: +SKIP
+"""
+
+from govsim.engine import Simulation, run
+from govsim.issues import Channel, Issue, Status
+from govsim.policies import DispatchPolicy, PatrolRoute, register_policy, register_route
+from govsim.result import Result
+from govsim.scenario import ScenarioError, load_scenario
+from govsim.scenario.schema import Scenario
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Channel", "DispatchPolicy", "Issue", "PatrolRoute", "Result", "Scenario", "ScenarioError",
+    "Simulation", "Status", "load_scenario", "register_policy", "register_route", "run",
+    "__version__",
+]

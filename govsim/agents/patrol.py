@@ -1,0 +1,103 @@
+"""Patrol (巡查): what a walking grid worker sees.
+
+A worker patrols in *segments*: from arriving at visit ``k0`` of its route at
+time ``start`` until it is interrupted or its shift ends. A segment is never
+stepped through. Instead, for each hidden issue in the worker's grids the watch
+computes the passes of the issue's point within the segment and draws, pass by
+pass, whether the worker sees it (probability ``patrol_detect`` of the
+category). Only the first successful pass becomes an event. If the segment ends
+first (a dispatch, the end of the shift), the pending detections are void and
+are drawn afresh for the next segment. Each pass is an independent Bernoulli
+trial, exactly as if the walk had been simulated step by step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from govsim.issues import Channel, Issue, Status
+
+if TYPE_CHECKING:
+    from govsim.agents.workers import GridWorker
+    from govsim.engine import Simulation
+    from govsim.policies.routes import PatrolRoute
+
+
+class PatrolSegment:
+    """A stretch of uninterrupted patrol along a route."""
+
+    __slots__ = ("worker", "route", "start", "k0", "off0", "end", "active")
+
+    def __init__(self, worker: GridWorker, route: PatrolRoute, start: float, k0: int, end: float) -> None:
+        self.worker = worker
+        self.route = route
+        self.start = start
+        self.k0 = k0
+        self.off0 = route.offset(k0)
+        self.end = end  # planned end (the end of the shift)
+        self.active = True
+
+    def time_of(self, k: int) -> float:
+        return self.start + self.route.offset(k) - self.off0
+
+    def next_pass(self, point: int, after: float, until: float) -> float | None:
+        """Time of the first visit to ``point`` in ``[after, until]``, or None."""
+        k = self.route.next_visit(point, self.k0, self.off0 + after - self.start,
+                                  self.off0 + until - self.start)
+        return None if k is None else max(self.time_of(k), after)  # max: float round-off
+
+    def last_visit(self, t: float) -> int:
+        """Index of the last visit made by time ``t``."""
+        return self.route.last_visit(self.k0, self.off0 + t - self.start)
+
+
+class PatrolWatch:
+    """Keeps the hidden issues of each grid and schedules their discovery by patrol."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.env = sim.env
+        n = sim.territory.n_grids
+        self.hidden: list[dict[int, Issue]] = [{} for _ in range(n)]
+        self.patrollers: list[list[GridWorker]] = [[] for _ in range(n)]
+        self.detect = sim.categories.patrol_detect
+        self.uniform = sim.uniform("patrol")
+        self.enabled = sim.scenario.channels.patrol
+
+    def add_worker(self, worker: GridWorker) -> None:
+        for g in worker.grids:
+            self.patrollers[g].append(worker)
+
+    def issue_arose(self, issue: Issue) -> None:
+        """A new issue becomes visible to patrols of its grid."""
+        if not self.enabled or self.detect[issue.category] <= 0.0:
+            return
+        self.hidden[issue.grid][issue.id] = issue
+        for w in self.patrollers[issue.grid]:
+            seg = w.segment
+            if seg is not None:
+                self._schedule(seg, issue)
+
+    def forget(self, issue: Issue) -> None:
+        """The issue is known or gone: patrols no longer look for it."""
+        self.hidden[issue.grid].pop(issue.id, None)
+
+    def segment_started(self, seg: PatrolSegment) -> None:
+        for g in seg.worker.grids:
+            for issue in self.hidden[g].values():
+                self._schedule(seg, issue)
+
+    def _schedule(self, seg: PatrolSegment, issue: Issue) -> None:
+        now = self.env.now
+        p = self.detect[issue.category]
+        until = min(seg.end, issue.lapse_at)
+        t = seg.next_pass(issue.point, max(now, seg.start), until)
+        while t is not None:
+            if self.uniform() < p:
+                self.sim.after(t - now, self._found, seg, issue)
+                return
+            t = seg.next_pass(issue.point, t + 1e-9, until)
+
+    def _found(self, seg: PatrolSegment, issue: Issue) -> None:
+        if seg.active and issue.status is Status.HIDDEN and issue.lapse_at > self.env.now:
+            self.sim.discover(issue, Channel.PATROL, finder=seg.worker)

@@ -1,0 +1,130 @@
+"""Residents (居民): issues arise in their grids, and residents report some of them.
+
+Arrivals are a non-homogeneous Poisson process per grid and category with
+intensity ``rate × households / 1000 × area multiplier × hourly weight`` per
+day. Because the intensity factorises into a grid part and an hour-of-day part,
+the whole run's arrivals of a category are drawn at once: a Poisson total,
+hours in proportion to the profile, grids and points in proportion to their
+intensity. Every attribute of every issue (handling time, lifetime, whether and
+when residents report it, whether a sensor would catch it) is drawn up front
+from its own stream, so two scenarios with the same seed and the same
+categories see exactly the same issues whatever their policies
+(common random numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from govsim.issues import INF, Channel, Issue
+
+if TYPE_CHECKING:
+    from govsim.engine import Simulation
+    from govsim.issues import CategoryTable
+    from govsim.rng import RandomStreams
+    from govsim.scenario.schema import ChannelsConfig
+    from govsim.territory import Territory
+
+
+@dataclass
+class IssuePlan:
+    """Every issue of a run, drawn before the run starts, in creation order."""
+
+    time: np.ndarray
+    category: np.ndarray
+    point: np.ndarray
+    grid: np.ndarray
+    handling: np.ndarray
+    lifetime: np.ndarray  # inf: lasts until handled
+    report_at: np.ndarray  # inf: never reported
+    sensor_at: np.ndarray  # inf: no sensor alarm
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    @classmethod
+    def draw(cls, territory: Territory, categories: CategoryTable, channels: ChannelsConfig,
+             sensor_grids: np.ndarray, horizon: float, streams: RandomStreams) -> IssuePlan:
+        hours = np.arange(int(np.ceil(horizon)), dtype=float)
+        bin_len = np.minimum(1.0, horizon - hours)
+        hh = territory.grid_households / 1000.0
+        pw = territory.point_weight
+        grid_pw = np.bincount(territory.point_grid, weights=pw, minlength=territory.n_grids)
+        share_in_grid = np.divide(pw, grid_pw[territory.point_grid],
+                                  out=np.zeros_like(pw), where=grid_pw[territory.point_grid] > 0)
+        reports = channels.reports
+        has_sensor = np.zeros(territory.n_grids, dtype=bool)
+        has_sensor[sensor_grids] = True
+        parts: list[dict[str, np.ndarray]] = []
+        for c, name in enumerate(categories.names):
+            per_grid_day = categories.rate[c] * hh * categories.area_multiplier[c, territory.grid_area]
+            profile = categories.hourly[c, hours.astype(int) % 24] * bin_len
+            expected = per_grid_day.sum() / 24.0 * profile.sum()
+            rng = streams.stream(f"arrivals/{name}")
+            n = int(rng.poisson(expected)) if expected > 0 else 0
+            if n == 0:
+                continue
+            b = rng.choice(len(hours), size=n, p=profile / profile.sum())
+            t = hours[b] + rng.random(n) * bin_len[b]
+            point_p = per_grid_day[territory.point_grid] * share_in_grid
+            point = rng.choice(territory.n_points, size=n, p=point_p / point_p.sum())
+            grid = territory.point_grid[point]
+            life = categories.lifetime[c]
+            lifetime = (np.full(n, INF) if life is None
+                        else np.asarray(life.sample(streams.stream(f"lifetime/{name}"), n), float))
+            u_rep = streams.stream(f"reports/{name}").random(n)
+            rep_delay = np.asarray(
+                categories.report_delay[c].sample(streams.stream(f"report_delay/{name}"), n), float)
+            reported = u_rep < min(1.0, categories.report_prob[c] * reports.prob_scale)
+            report_at = np.where(reported & reports.enabled, t + rep_delay * reports.delay_scale, INF)
+            u_sen = streams.stream(f"sensors/{name}").random(n)
+            sen_delay = np.asarray(
+                categories.sensor_delay[c].sample(streams.stream(f"sensor_delay/{name}"), n), float)
+            detected = (u_sen < categories.sensor_prob[c]) & has_sensor[grid]
+            sensor_at = np.where(detected, t + sen_delay, INF)
+            handling = np.asarray(categories.handling[c].sample(streams.stream(f"handling/{name}"), n), float)
+            parts.append(dict(time=t, category=np.full(n, c), point=point, grid=grid, handling=handling,
+                              lifetime=lifetime, report_at=report_at, sensor_at=sensor_at))
+        if not parts:
+            empty_f, empty_i = np.empty(0), np.empty(0, dtype=np.int64)
+            return cls(empty_f, empty_i, empty_i, empty_i, empty_f, empty_f, empty_f, empty_f)
+        cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        order = np.argsort(cols["time"], kind="stable")
+        return cls(**{k: v[order] for k, v in cols.items()})
+
+
+class Residents:
+    """Creates the planned issues at their times and files the residents' reports."""
+
+    def __init__(self, sim: Simulation, plan: IssuePlan) -> None:
+        self.sim = sim
+        self.plan = plan
+        sim.env.process(self.run())
+
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        sim, env, plan = self.sim, self.sim.env, self.plan
+        cats = sim.categories
+        times = plan.time.tolist()
+        category = plan.category.tolist()
+        point = plan.point.tolist()
+        grid = plan.grid.tolist()
+        handling = plan.handling.tolist()
+        lifetime = plan.lifetime.tolist()
+        report_at = plan.report_at.tolist()
+        sensor_at = plan.sensor_at.tolist()
+        for i, t in enumerate(times):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            c = category[i]
+            issue = Issue(i, c, grid[i], point[i], cats.priority[c], t, t + cats.deadline[c],
+                          handling[i], t + lifetime[i])
+            sim.issue_arose(issue)
+            if report_at[i] < INF:
+                sim.after(report_at[i] - t, sim.discover, issue, Channel.REPORT)
+            if sensor_at[i] < INF:
+                sim.after(sensor_at[i] - t, sim.discover, issue, Channel.SENSOR)

@@ -1,0 +1,70 @@
+"""Sensors and AI video (智能预警): where they are, and the false alarms they raise.
+
+Which issues a sensor catches, and when, is drawn with the issues themselves
+(:mod:`govsim.agents.residents`). This module places the sensors on grids and
+raises false alarms: a homogeneous Poisson stream per sensor grid, each alarm
+dispatched like a real one and costing a trip and a short check on site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from govsim.issues import INF, Channel, Issue
+
+if TYPE_CHECKING:
+    from govsim.engine import Simulation
+    from govsim.scenario.schema import SensorChannel
+    from govsim.territory import Territory
+
+
+def place_sensors(cfg: SensorChannel, territory: Territory, rng: np.random.Generator) -> np.ndarray:
+    """Indices of the grids that have sensors (sorted)."""
+    if not cfg.enabled:
+        return np.empty(0, dtype=np.int64)
+    if cfg.grid_ids is not None:
+        bad = [g for g in cfg.grid_ids if not 0 <= g < territory.n_grids]
+        if bad:
+            raise ValueError(f"channels.sensors.grid_ids: no such grid {bad[0]} "
+                             f"(the district has grids 0..{territory.n_grids - 1})")
+        return np.unique(np.asarray(cfg.grid_ids, dtype=np.int64))
+    k = int(round(cfg.coverage * territory.n_grids))
+    return np.sort(rng.permutation(territory.n_grids)[:k])
+
+
+class FalseAlarms:
+    """Raises the false alarms of the sensor grids, pre-drawn for the whole run."""
+
+    def __init__(self, sim: Simulation, grids: np.ndarray, first_id: int) -> None:
+        self.sim = sim
+        cfg = sim.scenario.channels.sensors
+        rng = sim.streams.stream("sensors/false_alarms")
+        terr = sim.territory
+        rate = cfg.false_alarms_per_day / 24.0 * len(grids)
+        n = int(rng.poisson(rate * sim.horizon)) if rate > 0 else 0
+        self.time = np.sort(rng.random(n) * sim.horizon)
+        grid = grids[rng.integers(len(grids), size=n)] if n else np.empty(0, dtype=np.int64)
+        first = terr.grid_first_point[grid]
+        count = terr.grid_first_point[grid + 1] - first
+        self.point = first + (rng.random(n) * count).astype(np.int64)
+        self.check = np.asarray(cfg.false_alarm_check.sample(rng, n), float) if n else np.empty(0)
+        self.first_id = first_id
+        if n:
+            sim.env.process(self.run())
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        sim, env, terr = self.sim, self.sim.env, self.sim.territory
+        for i, (t, p, check) in enumerate(zip(self.time.tolist(), self.point.tolist(), self.check.tolist())):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            alarm = Issue(self.first_id + i, -1, terr.grid_of_point(p), p, 3, t, INF, check, INF,
+                          false_alarm=True)
+            sim.false_alarms.append(alarm)
+            sim.discover(alarm, Channel.SENSOR)

@@ -1,0 +1,184 @@
+"""Grid workers (网格员): "people walk in the grid, things are handled in the grid".
+
+A worker comes on shift, takes any work the dispatch policy has for it, and
+otherwise patrols its route. A dispatch interrupts the patrol (a SimPy
+interrupt); the worker walks to the issue, handles it, and then walks back to
+its route and resumes where it left off. Work in hand at the end of a shift is
+finished; off shift nothing is patrolled or handled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from govsim.agents.patrol import PatrolSegment
+
+if TYPE_CHECKING:
+    from govsim.engine import Simulation
+    from govsim.issues import Issue
+    from govsim.policies.routes import PatrolRoute
+
+# Time-use states; each stretch of on-shift time is recorded with its state.
+PATROL, TRAVEL, HANDLE, IDLE, OFF = range(5)
+STATE_NAMES = ("patrol", "travel", "handle", "idle", "off")
+
+
+class Shift:
+    """Daily working hours on some weekdays (day 0 of a run is a Monday)."""
+
+    def __init__(self, start: float, end: float, days: Sequence[int]) -> None:
+        self.start = start % 24.0
+        self.length = (end - start) % 24.0 or 24.0
+        self.days = frozenset(days)
+
+    def window(self, t: float) -> tuple[float, float]:
+        """``(start, end)`` of the shift in progress at ``t``, or else of the next one."""
+        day = math.floor(t / 24.0) - 1
+        for d in range(day, day + 9):
+            if d % 7 in self.days:
+                s = d * 24.0 + self.start
+                e = s + self.length
+                if e > t:
+                    return s, e
+        raise ValueError("shift has no working days")  # pragma: no cover - validated in schema
+
+    def hours_between(self, t0: float, t1: float) -> float:
+        """Scheduled shift hours within ``[t0, t1)``."""
+        total, t = 0.0, t0
+        while t < t1:
+            s, e = self.window(t)
+            if s >= t1:
+                break
+            total += min(e, t1) - max(s, t)
+            t = e
+        return total
+
+
+class GridWorker:
+    """Grid worker (网格员): patrols its grids on shift and handles what it finds or is sent."""
+
+    def __init__(
+        self, sim: Simulation, id: int, grids: Sequence[int], shift: Shift, shift_index: int,
+        route: PatrolRoute, start_k: int, speed_kmh: float, skills: Sequence[bool],
+    ) -> None:
+        self.sim = sim
+        self.env = sim.env
+        self.id = id
+        self.grids = tuple(grids)
+        self.shift = shift
+        self.shift_index = shift_index
+        self.route = route
+        self.route_k = start_k  # next visit of the route to make
+        self.speed_mph = speed_kmh * 1000.0  # metres per hour
+        self.skills = list(skills)  # by category id
+        self.skill = 1.0  # handling-time divisor (training raises it)
+        self.pos = route.point_at(start_k)
+        self.segment: PatrolSegment | None = None
+        self.task: Issue | None = None
+        self.free = False
+        self.indexed_grids: tuple[int, ...] = ()
+        self.n_handled = 0
+        self._state = OFF
+        self._since = 0.0
+        self.process = self.env.process(self.run())
+
+    # --- the working day ---------------------------------------------------------------
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        while True:
+            start, end = self.shift.window(env.now)
+            if start > env.now:
+                yield env.timeout(start - env.now)
+            self._enter(IDLE)
+            self.pos = self.route.point_at(self.route_k)
+            while env.now < end:
+                if self.task is None:
+                    self.sim.policy.worker_free(self)
+                if self.task is not None:
+                    issue, self.task = self.task, None
+                    yield from self._handle(issue)
+                else:
+                    yield from self._patrol(end)
+            self._enter(OFF)
+
+    def _handle(self, issue: Issue) -> Generator[simpy.Event, Any, None]:
+        """Walk to the issue and handle it on site."""
+        env = self.env
+        self._enter(TRAVEL)
+        walk = self.sim.territory.distance(self.pos, issue.point) / self.speed_mph
+        if walk > 0:
+            yield env.timeout(walk)
+        self.pos = issue.point
+        self.sim.arrive(issue, self)
+        self._enter(HANDLE)
+        yield env.timeout(issue.handling_time / self.skill)
+        self.n_handled += 1
+        self.sim.resolve(issue, self)
+
+    def _patrol(self, end: float) -> Generator[simpy.Event, Any, None]:
+        """Patrol until the shift ends or a dispatch interrupts (the worker is free meanwhile)."""
+        env = self.env
+        board = self.sim.board
+        board.set_free(self)
+        try:
+            if not self.sim.patrol.enabled:
+                self._enter(IDLE)
+                yield env.timeout(end - env.now)
+            else:
+                target = self.route.point_at(self.route_k)
+                if self.pos != target:  # walk back to the route
+                    self._enter(TRAVEL)
+                    walk = self.sim.territory.distance(self.pos, target) / self.speed_mph
+                    yield env.timeout(min(walk, end - env.now))
+                    self.pos = target
+                if env.now < end:
+                    self._enter(PATROL)
+                    self.segment = PatrolSegment(self, self.route, env.now, self.route_k, end)
+                    self.sim.patrol.segment_started(self.segment)
+                    yield env.timeout(end - env.now)
+        except simpy.Interrupt:
+            pass
+        board.set_busy(self)
+        self._close_segment()
+
+    # --- bookkeeping ------------------------------------------------------------------
+    def _enter(self, state: int) -> None:
+        now = self.env.now
+        if now > self._since and self._state != OFF:
+            self.sim.records.time_use(self.id, self._state, self._since, now)
+        self._state = state
+        self._since = now
+
+    def _close_segment(self) -> None:
+        seg = self.segment
+        if seg is None:
+            return
+        now = self.env.now
+        k = seg.last_visit(now)
+        self.sim.records.patrol_segment(self.id, seg.start, now, seg.k0, k - seg.k0 + 1)
+        self.route_k = k + 1
+        self.pos = self.route.point_at(k)
+        seg.active = False
+        self.segment = None
+
+    def finish(self) -> None:
+        """Close the books at the end of the run."""
+        self._close_segment()
+        self._enter(self._state)
+
+    def can_handle(self, issue: Issue) -> bool:
+        return issue.category < 0 or self.skills[issue.category]
+
+    def position(self) -> int:
+        """The patrol point where the worker is (the last one reached)."""
+        seg = self.segment
+        if seg is not None:
+            return self.route.point_at(seg.last_visit(self.env.now))
+        return self.pos
+
+    def __repr__(self) -> str:
+        return f"GridWorker({self.id}, grids={self.grids}, shift={self.shift_index})"

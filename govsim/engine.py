@@ -1,0 +1,172 @@
+"""The simulation engine: builds a district from a scenario and runs it on SimPy.
+
+:class:`Simulation` owns the clock, the random streams and the shared parts
+(territory, categories, work board, patrol watch, policy); the agents are SimPy
+processes (:mod:`govsim.agents`). It also owns the life of an issue: it arises,
+becomes known through a channel, is assigned, handled and resolved, or lapses,
+or escalates while it waits. :func:`run` is the entry point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import simpy
+
+from govsim.agents.patrol import PatrolWatch
+from govsim.agents.residents import IssuePlan, Residents
+from govsim.agents.sensors import FalseAlarms, place_sensors
+from govsim.agents.workers import GridWorker, Shift
+from govsim.issues import CategoryTable, Issue, Status
+from govsim.policies import POLICIES, ROUTES
+from govsim.policies.board import WorkBoard
+from govsim.records import Recorder
+from govsim.result import Result
+from govsim.rng import RandomStreams, UniformBuffer
+from govsim.scenario.schema import WEEKDAYS, Scenario
+from govsim.territory import Territory
+
+
+class Simulation:
+    """One run of a scenario with one seed."""
+
+    def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.horizon = scenario.horizon
+        self.env = simpy.Environment()
+        self.streams = RandomStreams(seed)
+        base_dir = Path(scenario.source).parent if scenario.source and scenario.source != "<dict>" else None
+        self.territory = Territory.from_config(scenario.territory, self.streams.stream("territory"), base_dir)
+        self.categories = CategoryTable.from_scenario(scenario, self.territory.area_types)
+        self.records = Recorder()
+        self.issues: list[Issue] = []
+        self.false_alarms: list[Issue] = []
+        self.board = WorkBoard(self)
+        self.patrol = PatrolWatch(self)
+        self.workers = self._hire_workers()
+        for w in self.workers:
+            self.patrol.add_worker(w)
+        self.policy = POLICIES[scenario.policy](self, scenario.policy_params())
+        self.sensor_grids = place_sensors(scenario.channels.sensors, self.territory,
+                                          self.streams.stream("sensors/placement"))
+        self.plan = IssuePlan.draw(self.territory, self.categories, scenario.channels,
+                                   self.sensor_grids, self.horizon, self.streams)
+        Residents(self, self.plan)
+        self.alarms = FalseAlarms(self, self.sensor_grids, first_id=len(self.plan))
+
+    # --- construction ----------------------------------------------------------------------
+    def _hire_workers(self) -> list[GridWorker]:
+        cfg = self.scenario.workers
+        terr = self.territory
+        skills = [cfg.categories is None or name in cfg.categories for name in self.categories.names]
+        route_factory = ROUTES[cfg.route]
+        workers: list[GridWorker] = []
+        for s, shift_cfg in enumerate(cfg.shifts):
+            shift = Shift(shift_cfg.start, shift_cfg.end, [WEEKDAYS.index(d) for d in shift_cfg.days])
+            for grids, phase, n_phases in worker_areas(terr.n_grids, cfg.per_grid):
+                points = [p for g in grids for p in terr.grid_points(g)]
+                wid = len(workers)
+                rng = self.streams.stream(f"routes/{wid}")
+                route = route_factory(terr, points, cfg.speed_kmh, cfg.dwell, rng)
+                start_k = phase * len(points) // n_phases
+                workers.append(GridWorker(self, wid, grids, shift, s, route, start_k, cfg.speed_kmh, skills))
+        return workers
+
+    # --- helpers for agents and policies ------------------------------------------------
+    def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` after ``delay`` hours of simulated time."""
+        ev = self.env.timeout(delay)
+        ev.callbacks.append(lambda _ev: fn(*args))
+
+    def uniform(self, name: str) -> UniformBuffer:
+        """A fast source of Uniform(0, 1) draws from stream ``name``."""
+        return UniformBuffer(self.streams.stream(name))
+
+    # --- the life of an issue ---------------------------------------------------------
+    def issue_arose(self, issue: Issue) -> None:
+        self.issues.append(issue)
+        self.patrol.issue_arose(issue)
+        if issue.lapse_at < math.inf:
+            self.after(issue.lapse_at - issue.created_at, self._lapse, issue)
+        c = issue.category
+        after = self.categories.escalate_after[c]
+        if after < math.inf:
+            self.after(after, self._escalate, issue, self.categories.escalate_priority[c])
+
+    def discover(self, issue: Issue, channel: str, finder: GridWorker | None = None) -> None:
+        """``issue`` becomes known through ``channel`` (the first channel wins)."""
+        if issue.status is not Status.HIDDEN:
+            return
+        issue.status = Status.REPORTED
+        issue.discovered_at = self.env.now
+        issue.channel = channel
+        self.patrol.forget(issue)
+        self.policy.on_discovered(issue, channel, finder)
+
+    def arrive(self, issue: Issue, worker: GridWorker) -> None:
+        issue.status = Status.IN_PROGRESS
+        issue.arrived_at = self.env.now
+
+    def resolve(self, issue: Issue, worker: GridWorker) -> None:
+        issue.status = Status.RESOLVED
+        issue.resolved_at = issue.closed_at = self.env.now
+
+    def _lapse(self, issue: Issue) -> None:
+        if issue.status in Status.OPEN:
+            self.patrol.forget(issue)
+            self.board.withdraw(issue)
+            issue.status = Status.LAPSED
+            issue.closed_at = self.env.now
+
+    def _escalate(self, issue: Issue, priority: int) -> None:
+        if issue.status in Status.CLOSED or priority >= issue.priority:
+            return
+        issue.priority = priority
+        issue.escalated_at = self.env.now
+        if issue.status is Status.WAITING:
+            self.board.reprioritise(issue)
+
+    # --- running ----------------------------------------------------------------------
+    def run(self) -> Result:
+        self.env.run(until=self.horizon)
+        for w in self.workers:
+            w.finish()
+        return Result.from_simulation(self)
+
+
+def worker_areas(n_grids: int, per_grid: float) -> list[tuple[tuple[int, ...], int, int]]:
+    """Areas of the workers of one shift: ``(grids, phase, n_phases)`` per worker.
+
+    ``per_grid`` of k (whole) gives k workers per grid, spread evenly around its
+    route (phases 0..k-1); a share below 1 gives ``round(per_grid × n_grids)``
+    workers, each covering a run of neighbouring grids (in row-major order).
+    """
+    if per_grid >= 1:
+        k = int(per_grid)
+        return [((g,), j, k) for g in range(n_grids) for j in range(k)]
+    n_workers = max(1, round(per_grid * n_grids))
+    bounds = np.linspace(0, n_grids, n_workers + 1).round().astype(int)
+    return [(tuple(range(bounds[i], bounds[i + 1])), 0, 1) for i in range(n_workers)
+            if bounds[i + 1] > bounds[i]]
+
+
+def run(scenario: Scenario | str | Path | dict, seed: int | None = None,
+        overrides: dict[str, Any] | None = None) -> Result:
+    """Run ``scenario`` once and return its :class:`~govsim.result.Result`.
+
+    ``scenario`` is a loaded :class:`Scenario`, a path to a YAML file or a dict.
+    ``seed`` defaults to the scenario's ``seed`` key, then 0.
+    """
+    from govsim.scenario import load_scenario
+
+    if not isinstance(scenario, Scenario) or overrides:
+        scenario = load_scenario(scenario if not isinstance(scenario, Scenario) else scenario.raw,
+                                 overrides=overrides)
+    if seed is None:
+        seed = scenario.seed if scenario.seed is not None else 0
+    return Simulation(scenario, seed).run()

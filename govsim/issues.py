@@ -1,0 +1,145 @@
+"""Issues (事件/诉求): the compact per-issue record, its statuses and channels.
+
+One :class:`Issue` per problem that arises. Its fields are set once each, in time
+order, as the issue moves through the system; the ``issues`` table of a
+:class:`~govsim.result.Result` is built from these records at the end of the run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from govsim.distributions import Distribution
+    from govsim.scenario.schema import Scenario
+
+NAN = math.nan
+INF = math.inf
+
+
+class Status:
+    """Where an issue is. Every issue is in exactly one of these at any time."""
+
+    HIDDEN = "hidden"            # arisen, not yet known to anyone who can act
+    REPORTED = "reported"        # known; passing through a report chain or classification
+    WAITING = "waiting"          # queued for a free worker
+    ASSIGNED = "assigned"        # a worker is on the way
+    IN_PROGRESS = "in_progress"  # a worker is handling it on site
+    RESOLVED = "resolved"
+    LAPSED = "lapsed"            # went away before anyone took it on (vendor left, resolved itself)
+
+    OPEN = (HIDDEN, REPORTED, WAITING)
+    ACTIVE = (ASSIGNED, IN_PROGRESS)
+    CLOSED = (RESOLVED, LAPSED)
+    ALL = (HIDDEN, REPORTED, WAITING, ASSIGNED, IN_PROGRESS, RESOLVED, LAPSED)
+
+
+class Channel:
+    """How an issue first became known (发现渠道)."""
+
+    PATROL = "patrol"    # 巡查发现
+    REPORT = "report"    # resident report: hotline 12345 or app
+    SENSOR = "sensor"    # sensors / AI video, 智能预警
+
+    ALL = (PATROL, REPORT, SENSOR)
+
+
+class Issue:
+    """One issue and its history (times in hours from the start of the run)."""
+
+    __slots__ = (
+        "id", "category", "grid", "point", "priority", "initial_priority", "created_at",
+        "deadline_at", "handling_time", "lapse_at", "false_alarm", "status", "discovered_at",
+        "channel", "queued_at", "assigned_at", "arrived_at", "resolved_at", "closed_at",
+        "handler", "escalated_at", "queue_version",
+    )
+
+    def __init__(
+        self, id: int, category: int, grid: int, point: int, priority: int, created_at: float,
+        deadline_at: float, handling_time: float, lapse_at: float = INF, false_alarm: bool = False,
+    ) -> None:
+        self.id = id
+        self.category = category  # index into the category table; -1 for a false alarm
+        self.grid = grid
+        self.point = point
+        self.priority = priority
+        self.initial_priority = priority
+        self.created_at = created_at
+        self.deadline_at = deadline_at
+        self.handling_time = handling_time
+        self.lapse_at = lapse_at
+        self.false_alarm = false_alarm
+        self.status = Status.HIDDEN
+        self.discovered_at = NAN
+        self.channel: str | None = None
+        self.queued_at = NAN
+        self.assigned_at = NAN
+        self.arrived_at = NAN
+        self.resolved_at = NAN
+        self.closed_at = NAN  # resolved or lapsed
+        self.handler = -1
+        self.escalated_at = NAN
+        self.queue_version = 0
+
+    def __repr__(self) -> str:
+        return (f"Issue({self.id}, cat={self.category}, grid={self.grid}, point={self.point}, "
+                f"status={self.status}, created={self.created_at:.3f})")
+
+
+@dataclass
+class CategoryTable:
+    """The scenario's categories compiled to arrays, indexed by category id."""
+
+    names: list[str]
+    rate: np.ndarray  # per 1,000 households per day
+    hourly: np.ndarray  # (n_categories, 24), mean 1 per row
+    area_multiplier: np.ndarray  # (n_categories, n_area_types)
+    priority: list[int]
+    handling: list[Distribution]
+    deadline: list[float]  # hours after creation, inf if none
+    lifetime: list[Distribution | None]
+    escalate_after: list[float]  # inf if none
+    escalate_priority: list[int]
+    patrol_detect: list[float]
+    report_prob: list[float]
+    report_delay: list[Distribution]
+    sensor_prob: list[float]
+    sensor_delay: list[Distribution]
+
+    @property
+    def n(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, area_types: list[str]) -> CategoryTable:
+        from govsim.scenario.schema import HOURLY_PROFILES
+
+        cats = scenario.categories
+        names = list(cats)
+        hourly = np.array([
+            c.hourly if c.hourly is not None else HOURLY_PROFILES[c.profile] for c in cats.values()
+        ], dtype=float)
+        hourly = hourly / hourly.mean(axis=1, keepdims=True)
+        mult = np.array([[c.area_multipliers.get(a, 1.0) for a in area_types] for c in cats.values()])
+        return cls(
+            names=names,
+            rate=np.array([c.rate for c in cats.values()], dtype=float),
+            hourly=hourly,
+            area_multiplier=mult.reshape(len(names), len(area_types)),
+            priority=[c.priority for c in cats.values()],
+            handling=[c.handling for c in cats.values()],
+            deadline=[INF if c.deadline is None else c.deadline for c in cats.values()],
+            lifetime=[c.lifetime for c in cats.values()],
+            escalate_after=[INF if c.escalation is None else c.escalation.after for c in cats.values()],
+            escalate_priority=[c.priority if c.escalation is None else c.escalation.priority
+                               for c in cats.values()],
+            patrol_detect=[c.patrol_detect for c in cats.values()],
+            report_prob=[c.report.prob for c in cats.values()],
+            report_delay=[c.report.delay for c in cats.values()],
+            sensor_prob=[c.sensor.prob for c in cats.values()],
+            sensor_delay=[c.sensor.delay for c in cats.values()],
+        )

@@ -1,0 +1,118 @@
+"""Metrics (指标) computed from a run's tables. Exact definitions: ``docs/metrics.md``.
+
+All functions are pure: tables in, numbers out. Times are hours from the start
+of the run; the warm-up ``[0, warmup)`` is excluded: issues created in it are not
+counted, and worker time and patrol visits are clipped to ``[warmup, horizon)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from govsim.issues import Status
+
+TIME_USE_STATES = ("patrol", "travel", "handle", "idle")
+
+SUMMARY_KEYS = (
+    "n_issues", "resolution_rate", "lapsed_share", "discovered_share",
+    "discovery_delay_mean", "discovery_delay_p50", "discovery_delay_p90",
+    "dispatch_delay_mean", "response_time_mean", "response_time_p90",
+    "resolution_time_mean", "resolution_time_p50", "resolution_time_p90",
+    "on_time_rate", "point_coverage", "grid_coverage", "backlog_end", "hidden_end",
+    "worker_utilisation", "n_false_alarms",
+)
+
+
+def _stats(values: pd.Series, prefix: str, quantiles: Iterable[int]) -> dict[str, float]:
+    v = values.dropna().to_numpy(dtype=float)
+    out = {f"{prefix}_mean": float(v.mean()) if len(v) else math.nan}
+    for q in quantiles:
+        out[f"{prefix}_p{q}"] = float(np.percentile(v, q)) if len(v) else math.nan
+    return out
+
+
+def issue_metrics(issues: pd.DataFrame, horizon: float, warmup: float = 0.0) -> dict[str, float]:
+    """Counts, shares and time statistics of the issues created in ``[warmup, horizon)``."""
+    df = issues[issues["created_at"] >= warmup]
+    n = len(df)
+    status = df["status"]
+    out: dict[str, float] = {
+        "n_issues": n,
+        "resolution_rate": float((status == Status.RESOLVED).mean()) if n else math.nan,
+        "lapsed_share": float((status == Status.LAPSED).mean()) if n else math.nan,
+        "discovered_share": float(df["discovered_at"].notna().mean()) if n else math.nan,
+    }
+    out |= _stats(df["discovered_at"] - df["created_at"], "discovery_delay", (50, 90))
+    out["dispatch_delay_mean"] = _stats(df["assigned_at"] - df["discovered_at"], "d", ())["d_mean"]
+    out |= _stats(df["arrived_at"] - df["discovered_at"], "response_time", (90,))
+    out |= _stats(df["resolved_at"] - df["created_at"], "resolution_time", (50, 90))
+    due = df[df["deadline_at"] <= horizon]
+    out["on_time_rate"] = (float((due["resolved_at"] <= due["deadline_at"]).mean())
+                           if len(due) else math.nan)
+    open_known = status.isin([Status.REPORTED, Status.WAITING, Status.ASSIGNED, Status.IN_PROGRESS])
+    out["backlog_end"] = int(open_known.sum())
+    out["hidden_end"] = int((status == Status.HIDDEN).sum())
+    return out
+
+
+def coverage_days(horizon: float, warmup: float = 0.0) -> list[tuple[float, float]]:
+    """The days over which coverage is measured: the whole days within
+    ``[warmup, horizon)``, or that interval itself when it holds no whole day."""
+    first = math.ceil(warmup / 24.0 - 1e-9)
+    last = math.floor(horizon / 24.0 + 1e-9)
+    if last <= first:
+        return [(warmup, horizon)]
+    return [(d * 24.0, d * 24.0 + 24.0) for d in range(first, last)]
+
+
+def coverage_by_day(visits: Iterable[tuple[np.ndarray, np.ndarray]], point_grid: np.ndarray,
+                    n_grids: int, days: list[tuple[float, float]]) -> pd.DataFrame:
+    """Share of patrol points and of grids visited at least once in each day.
+
+    ``visits`` yields ``(points, times)`` array pairs (e.g. one per worker).
+    """
+    n_points = len(point_grid)
+    starts = np.array([d[0] for d in days])
+    ends = np.array([d[1] for d in days])
+    seen = np.zeros((len(days), n_points), dtype=bool)
+    for points, times in visits:
+        day = np.searchsorted(starts, times, side="right") - 1
+        ok = (day >= 0) & (times < ends[np.clip(day, 0, None)])
+        seen[day[ok], points[ok]] = True
+    grid_seen = np.zeros((len(days), n_grids), dtype=bool)
+    rows, cols = np.nonzero(seen)
+    grid_seen[rows, point_grid[cols]] = True
+    return pd.DataFrame({
+        "day_start": starts, "day_end": ends,
+        "point_coverage": seen.mean(axis=1) if n_points else np.nan,
+        "grid_coverage": grid_seen.mean(axis=1) if n_grids else np.nan,
+    })
+
+
+def worker_hours(time_use: pd.DataFrame, n_workers: int, t0: float, t1: float) -> pd.DataFrame:
+    """Hours per worker and state (a categorical of :data:`TIME_USE_STATES` first) within ``[t0, t1)``, with ``worked`` (on shift, including
+    overtime) and ``utilisation`` (share of worked time travelling to or handling issues)."""
+    start = time_use["start"].clip(lower=t0, upper=t1)
+    end = time_use["end"].clip(lower=t0, upper=t1)
+    hours = (end - start).to_numpy()
+    w = time_use["worker"].to_numpy()
+    s = time_use["state"].cat.codes.to_numpy()
+    table = np.zeros((n_workers, len(TIME_USE_STATES)))
+    np.add.at(table, (w, s), hours)
+    out = pd.DataFrame(table, columns=[f"{st}_h" for st in TIME_USE_STATES])
+    out.insert(0, "worker", np.arange(n_workers))
+    out["worked_h"] = table.sum(axis=1)
+    busy = out["travel_h"] + out["handle_h"]
+    out["utilisation"] = np.divide(busy, out["worked_h"], out=np.full(n_workers, np.nan),
+                                   where=out["worked_h"].to_numpy() > 0)
+    return out
+
+
+def utilisation(hours: pd.DataFrame) -> float:
+    """Pooled utilisation: all travel and handling hours over all worked hours."""
+    worked = hours["worked_h"].sum()
+    return float((hours["travel_h"].sum() + hours["handle_h"].sum()) / worked) if worked > 0 else math.nan

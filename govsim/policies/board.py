@@ -1,0 +1,165 @@
+"""The work board (派单台): which workers are free where, and what work is waiting.
+
+Dispatch policies decide; the board keeps the indexes that make their decisions
+cheap. Free workers are indexed by grid, waiting issues sit in one priority
+queue per grid, and searches walk outwards over nearby grids (a KD-tree of grid
+centres), so no decision ever scans all workers or all issues.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from govsim.issues import Issue, Status
+
+if TYPE_CHECKING:
+    from govsim.agents.workers import GridWorker
+    from govsim.engine import Simulation
+
+QueueEntry = tuple[int, float, int, int, Issue]  # (priority, queued_at, issue id, version, issue)
+
+
+class WorkBoard:
+    """Free workers by grid and waiting issues by grid."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.env = sim.env
+        self.territory = sim.territory
+        n = sim.territory.n_grids
+        self.free_in_grid: list[dict[int, GridWorker]] = [{} for _ in range(n)]
+        self.queues: list[list[QueueEntry]] = [[] for _ in range(n)]
+        self.n_waiting = 0
+
+    # --- workers ---------------------------------------------------------------------------
+    def set_free(self, worker: GridWorker) -> None:
+        """The worker is on shift with nothing to do but patrol: it can be sent."""
+        grids = worker.grids
+        here = self.territory.grid_of_point(worker.pos)
+        if here not in grids:
+            grids = (*grids, here)
+        for g in grids:
+            self.free_in_grid[g][worker.id] = worker
+        worker.indexed_grids = grids
+        worker.free = True
+
+    def set_busy(self, worker: GridWorker) -> None:
+        if not worker.free:
+            return
+        for g in worker.indexed_grids:
+            del self.free_in_grid[g][worker.id]
+        worker.indexed_grids = ()
+        worker.free = False
+
+    def assign(self, issue: Issue, worker: GridWorker) -> None:
+        """Send ``worker`` to ``issue`` (interrupting its patrol if it is patrolling)."""
+        if issue.status is Status.WAITING:
+            self.n_waiting -= 1
+        issue.status = Status.ASSIGNED
+        issue.assigned_at = self.env.now
+        issue.handler = worker.id
+        worker.task = issue
+        if worker.free:
+            self.set_busy(worker)
+            worker.process.interrupt("dispatch")
+
+    def nearest_free(self, issue: Issue, radius_m: float, own_grid_only: bool = False) -> GridWorker | None:
+        """The free worker able to handle ``issue`` nearest to it within ``radius_m``
+        (ties: lowest id). With ``own_grid_only``, only workers responsible for its grid."""
+        terr = self.territory
+        if own_grid_only:
+            candidates: Iterable[GridWorker] = self.free_in_grid[issue.grid].values()
+            return self._nearest(issue, candidates, radius_m, issue.grid)
+        best: GridWorker | None = None
+        best_d = math.inf
+        slack = 2 * terr.centre_slack
+        for centre_d, g in terr.grids_near(issue.grid, radius_m + slack):
+            if centre_d - slack > best_d:
+                break
+            for w in self.free_in_grid[g].values():
+                if w.can_handle(issue):
+                    d = terr.distance(w.position(), issue.point)
+                    if d <= radius_m and (d < best_d or (d == best_d and best is not None and w.id < best.id)):
+                        best, best_d = w, d
+        return best
+
+    def _nearest(self, issue: Issue, workers: Iterable[GridWorker], radius_m: float,
+                 responsible_for: int) -> GridWorker | None:
+        best, best_d = None, math.inf
+        for w in workers:
+            if responsible_for in w.grids and w.can_handle(issue):
+                d = self.territory.distance(w.position(), issue.point)
+                if d <= radius_m and (d < best_d or (d == best_d and w.id < best.id)):
+                    best, best_d = w, d
+        return best
+
+    # --- waiting work ----------------------------------------------------------------------
+    def enqueue(self, issue: Issue) -> None:
+        """Put a known issue in its grid's queue: by priority, then first come first served."""
+        issue.status = Status.WAITING
+        issue.queued_at = self.env.now
+        issue.queue_version += 1
+        self.n_waiting += 1
+        heapq.heappush(self.queues[issue.grid],
+                       (issue.priority, issue.queued_at, issue.id, issue.queue_version, issue))
+
+    def reprioritise(self, issue: Issue) -> None:
+        """A waiting issue's priority changed: re-queue it (the old entry goes stale)."""
+        issue.queue_version += 1
+        heapq.heappush(self.queues[issue.grid],
+                       (issue.priority, issue.queued_at, issue.id, issue.queue_version, issue))
+
+    def withdraw(self, issue: Issue) -> None:
+        """A waiting issue went away (lapsed); its queue entry goes stale."""
+        if issue.status is Status.WAITING:
+            self.n_waiting -= 1
+        issue.queue_version += 1
+
+    def best_waiting(self, worker: GridWorker, grids: Iterable[int], radius_m: float = math.inf) -> Issue | None:
+        """The most urgent (then longest waiting) issue in ``grids`` that ``worker`` can
+        handle, within ``radius_m`` of it; removed from its queue."""
+        if self.n_waiting == 0:
+            return None
+        best_key: tuple[int, float, int] | None = None
+        best_grid = -1
+        best_entry: QueueEntry | None = None
+        here = worker.position() if radius_m < math.inf else -1
+        for g in grids:
+            entry = self._top(g, worker)
+            if entry is None:
+                continue
+            if here >= 0 and self.territory.distance(here, entry[4].point) > radius_m:
+                continue
+            key = entry[:3]
+            if best_key is None or key < best_key:
+                best_key, best_grid, best_entry = key, g, entry
+        if best_entry is None:
+            return None
+        self._remove(best_grid, best_entry)
+        return best_entry[4]
+
+    def _top(self, grid: int, worker: GridWorker) -> QueueEntry | None:
+        q = self.queues[grid]
+        while q and not _valid(q[0]):
+            heapq.heappop(q)
+        if not q:
+            return None
+        if worker.can_handle(q[0][4]):
+            return q[0]
+        qualified = [e for e in q if _valid(e) and worker.can_handle(e[4])]
+        return min(qualified) if qualified else None
+
+    def _remove(self, grid: int, entry: QueueEntry) -> None:
+        q = self.queues[grid]
+        if q[0] is entry:
+            heapq.heappop(q)
+        else:
+            entry[4].queue_version += 1  # leave it in place, stale
+
+
+def _valid(entry: QueueEntry) -> bool:
+    issue = entry[4]
+    return issue.status is Status.WAITING and issue.queue_version == entry[3]

@@ -1,0 +1,73 @@
+"""Smart auto-dispatch (智能派单, e.g. Hangzhou's city brain): the nearest free worker goes.
+
+Reports and sensor alarms are classified at once (a short delay) and assigned to
+the nearest free worker qualified for the category, across grid borders within
+a radius. When none is free, the issue waits in its grid's queue, by priority;
+a worker who becomes free takes the most urgent waiting issue within the radius.
+A worker who finds an issue on patrol handles it if qualified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from govsim.distributions import Fixed
+from govsim.issues import Status
+from govsim.policies.base import DispatchPolicy, register_policy
+from govsim.scenario.convert import Dist
+
+if TYPE_CHECKING:
+    from govsim.agents.workers import GridWorker
+    from govsim.issues import Issue
+
+
+@dataclass(frozen=True)
+class SmartParams:
+    radius_m: float = field(
+        default=1500.0,
+        metadata={"doc": "largest distance at which a worker is sent", "unit": "m", "gt": 0},
+    )
+    classify_delay: Dist = field(
+        default_factory=lambda: Fixed(1 / 60),
+        metadata={"doc": "automatic classification and routing of a report or alarm"},
+    )
+
+
+@register_policy
+class SmartDispatch(DispatchPolicy):
+    """Nearest free qualified worker within a radius; priority queues otherwise."""
+
+    name = "smart_dispatch"
+    Params = SmartParams
+
+    def __init__(self, sim, params: SmartParams) -> None:
+        super().__init__(sim, params)
+        self.rng = sim.streams.stream("dispatch/classify")
+        self.radius = params.radius_m
+        self._search = params.radius_m + 2 * sim.territory.centre_slack
+
+    def on_discovered(self, issue: Issue, channel: str, finder: GridWorker | None) -> None:
+        if finder is not None and finder.can_handle(issue):
+            self.board.assign(issue, finder)
+            return
+        delay = float(self.params.classify_delay.sample(self.rng))
+        self.sim.after(delay, self._dispatch, issue)
+
+    def _dispatch(self, issue: Issue) -> None:
+        if issue.status is not Status.REPORTED:
+            return
+        worker = self.board.nearest_free(issue, self.radius)
+        if worker is not None:
+            self.board.assign(issue, worker)
+        else:
+            self.board.enqueue(issue)
+
+    def worker_free(self, worker: GridWorker) -> None:
+        if self.board.n_waiting == 0:
+            return
+        here = self.sim.territory.grid_of_point(worker.position())
+        grids = (g for _, g in self.sim.territory.grids_near(here, self._search))
+        issue = self.board.best_waiting(worker, grids, self.radius)
+        if issue is not None:
+            self.board.assign(issue, worker)

@@ -1,0 +1,224 @@
+"""The result of a run: pandas tables built once, at the end, from compact records.
+
+Tables (one row per...):
+
+* ``issues`` — issue, with its whole history (see ``docs/metrics.md`` for columns);
+* ``false_alarms`` — sensor false alarm and the trip it cost;
+* ``patrols`` — patrol segment (a worker's uninterrupted patrol), from which
+  ``visits`` (one row per visit of a patrol point) is expanded exactly on demand;
+* ``time_use`` — stretch of a worker's on-shift time in one state;
+* ``workers`` — worker, with its hours per state and utilisation;
+* ``grids`` — grid of the district.
+
+:meth:`Result.summary` gives the headline metrics as a pandas Series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from govsim import metrics
+from govsim.agents.workers import STATE_NAMES
+from govsim.issues import Issue
+
+if TYPE_CHECKING:
+    from govsim.engine import Simulation
+    from govsim.policies.routes import PatrolRoute
+    from govsim.scenario.schema import Scenario
+
+ISSUE_COLUMNS = (
+    "issue_id", "category", "grid", "community", "street", "point", "priority", "initial_priority",
+    "created_at", "discovered_at", "channel", "queued_at", "assigned_at", "arrived_at",
+    "resolved_at", "closed_at", "deadline_at", "escalated_at", "handler", "status",
+)
+
+
+class Result:
+    """Tables and metrics of one run."""
+
+    def __init__(
+        self, *, scenario: Scenario, seed: Any, issues: pd.DataFrame, false_alarms: pd.DataFrame,
+        patrols: pd.DataFrame, time_use: pd.DataFrame, worker_info: pd.DataFrame, grids: pd.DataFrame,
+        point_grid: np.ndarray, routes: list[PatrolRoute],
+    ) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.horizon = scenario.horizon
+        self.warmup = scenario.warmup
+        self.issues = issues
+        self.false_alarms = false_alarms
+        self.patrols = patrols
+        self.time_use = time_use
+        self.grids = grids
+        self._worker_info = worker_info
+        self._point_grid = point_grid
+        self._routes = routes
+
+    # --- construction ---------------------------------------------------------------------
+    @classmethod
+    def from_simulation(cls, sim: Simulation) -> Result:
+        terr = sim.territory
+        cat_names = sim.categories.names
+        issues = _issue_table(sim.issues, cat_names, terr.grid_community, terr.grid_street)
+        alarms = _issue_table(sim.false_alarms, cat_names, terr.grid_community, terr.grid_street)
+        alarms = alarms[["issue_id", "grid", "point", "created_at", "assigned_at", "arrived_at",
+                         "resolved_at", "handler", "status"]].rename(columns={"issue_id": "alarm_id"})
+        seg = sim.records.segments()
+        home = np.array([w.grids[0] for w in sim.workers], dtype=np.int64)
+        patrols = pd.DataFrame({
+            "worker": seg["worker"], "grid": home[seg["worker"]] if len(seg["worker"]) else seg["worker"],
+            "start": seg["start"], "end": seg["end"], "first_visit": seg["k0"], "visits": seg["visits"],
+        })
+        use = sim.records.time_uses()
+        time_use = pd.DataFrame({
+            "worker": use["worker"],
+            "state": pd.Categorical.from_codes(use["state"], categories=list(STATE_NAMES)),
+            "start": use["start"], "end": use["end"],
+        })
+        worker_info = pd.DataFrame({
+            "worker": [w.id for w in sim.workers],
+            "home_grid": home,
+            "n_grids": [len(w.grids) for w in sim.workers],
+            "shift": [w.shift_index for w in sim.workers],
+            "n_handled": [w.n_handled for w in sim.workers],
+        })
+        has_sensor = np.zeros(terr.n_grids, dtype=bool)
+        has_sensor[sim.sensor_grids] = True
+        grids = pd.DataFrame({
+            "grid": np.arange(terr.n_grids), "name": terr.grid_names,
+            "community": [terr.communities[c] for c in terr.grid_community],
+            "street": [terr.streets[s] for s in terr.grid_street],
+            "area_type": [terr.area_types[a] for a in terr.grid_area],
+            "households": terr.grid_households, "x_m": terr.grid_x, "y_m": terr.grid_y,
+            "edge_m": terr.grid_edge, "n_points": np.diff(terr.grid_first_point), "sensor": has_sensor,
+        })
+        return cls(scenario=sim.scenario, seed=sim.seed, issues=issues, false_alarms=alarms,
+                   patrols=patrols, time_use=time_use, worker_info=worker_info, grids=grids,
+                   point_grid=terr.point_grid, routes=[w.route for w in sim.workers])
+
+    # --- tables --------------------------------------------------------------------------
+    @cached_property
+    def workers(self) -> pd.DataFrame:
+        """One row per worker: hours per state over the whole run, utilisation, issues handled."""
+        hours = metrics.worker_hours(self.time_use, len(self._worker_info), 0.0, self.horizon)
+        return self._worker_info.merge(hours, on="worker")
+
+    def iter_visits(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """``(worker, points, times)`` of every patrol visit, one worker at a time."""
+        p = self.patrols
+        if len(p) == 0:
+            return
+        order = np.argsort(p["worker"].to_numpy(), kind="stable")
+        worker = p["worker"].to_numpy()[order]
+        start = p["start"].to_numpy()[order]
+        k0 = p["first_visit"].to_numpy()[order]
+        n = p["visits"].to_numpy()[order]
+        bounds = np.flatnonzero(np.diff(worker)) + 1
+        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(worker)]):
+            w = int(worker[lo])
+            route = self._routes[w]
+            counts = n[lo:hi]
+            total = int(counts.sum())
+            if total == 0:
+                continue
+            seg_first = np.repeat(np.cumsum(counts) - counts, counts)
+            ks = np.repeat(k0[lo:hi], counts) + (np.arange(total) - seg_first)
+            points, offsets = route.visits(ks)
+            _, off0 = route.visits(k0[lo:hi])
+            times = np.repeat(start[lo:hi] - off0, counts) + offsets
+            yield w, points, times
+
+    @cached_property
+    def visits(self) -> pd.DataFrame:
+        """One row per patrol-point visit: ``worker, grid, point, time`` (expanded from
+        ``patrols``; large for long runs of big districts — prefer :meth:`coverage`)."""
+        parts = [(np.full(len(pts), w), pts, t) for w, pts, t in self.iter_visits()]
+        if not parts:
+            return pd.DataFrame({"worker": [], "grid": [], "point": [], "time": []})
+        w = np.concatenate([x[0] for x in parts])
+        pts = np.concatenate([x[1] for x in parts])
+        t = np.concatenate([x[2] for x in parts])
+        order = np.lexsort((w, t))
+        return pd.DataFrame({"worker": w[order], "grid": self._point_grid[pts[order]],
+                             "point": pts[order], "time": t[order]})
+
+    def coverage(self, warmup: float | None = None) -> pd.DataFrame:
+        """Per day (whole days after the warm-up): share of patrol points and of grids visited."""
+        warmup = self.warmup if warmup is None else warmup
+        days = metrics.coverage_days(self.horizon, warmup)
+        return metrics.coverage_by_day(((p, t) for _, p, t in self.iter_visits()),
+                                       self._point_grid, len(self.grids), days)
+
+    # --- metrics -----------------------------------------------------------------------
+    def summary(self, warmup: float | None = None) -> pd.Series:
+        """Headline metrics (definitions in ``docs/metrics.md``); warm-up excluded."""
+        warmup = self.warmup if warmup is None else warmup
+        out = metrics.issue_metrics(self.issues, self.horizon, warmup)
+        cov = self.coverage(warmup)
+        out["point_coverage"] = float(cov["point_coverage"].mean())
+        out["grid_coverage"] = float(cov["grid_coverage"].mean())
+        hours = metrics.worker_hours(self.time_use, len(self._worker_info), warmup, self.horizon)
+        out["worker_utilisation"] = metrics.utilisation(hours)
+        out["n_false_alarms"] = int((self.false_alarms["created_at"] >= warmup).sum())
+        return pd.Series({k: out[k] for k in metrics.SUMMARY_KEYS}, name=self.scenario.name)
+
+    # --- output ------------------------------------------------------------------------
+    def to_dir(self, path: str | Path, fmt: str = "auto") -> list[Path]:
+        """Write the tables (and the summary) to ``path``: Parquet if pyarrow is installed and
+        ``fmt`` is ``auto`` or ``parquet``, else CSV. Returns the files written."""
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        if fmt == "auto":
+            try:
+                import pyarrow  # noqa: F401
+
+                fmt = "parquet"
+            except ImportError:
+                fmt = "csv"
+        written = []
+        tables = {"issues": self.issues, "false_alarms": self.false_alarms, "patrols": self.patrols,
+                  "workers": self.workers, "grids": self.grids}
+        for name, df in tables.items():
+            f = out / f"{name}.{fmt}"
+            if fmt == "parquet":
+                df.to_parquet(f, index=False)
+            else:
+                df.to_csv(f, index=False)
+            written.append(f)
+        f = out / "summary.csv"
+        self.summary().to_frame("value").to_csv(f, index_label="metric")
+        written.append(f)
+        return written
+
+    def __repr__(self) -> str:
+        return (f"Result({self.scenario.name!r}, seed={self.seed}, issues={len(self.issues)}, "
+                f"horizon={self.horizon:g}h)")
+
+
+def _issue_table(issues: list[Issue], cat_names: list[str], grid_community: np.ndarray,
+                 grid_street: np.ndarray) -> pd.DataFrame:
+    cols: dict[str, Any] = {}
+    for name in ISSUE_COLUMNS:
+        attr = {"issue_id": "id"}.get(name, name)
+        if name in ("community", "street"):
+            continue
+        cols[name] = [getattr(i, attr) for i in issues]
+    df = pd.DataFrame(cols)
+    grid = df["grid"].to_numpy(dtype=np.int64)
+    df.insert(3, "community", grid_community[grid] if len(grid) else np.empty(0, np.int64))
+    df.insert(4, "street", grid_street[grid] if len(grid) else np.empty(0, np.int64))
+    codes = df["category"].to_numpy(dtype=np.int64)
+    df["category"] = pd.Categorical.from_codes(np.where(codes < 0, -1, codes), categories=cat_names)
+    for c in ("grid", "point", "priority", "initial_priority", "handler"):
+        df[c] = df[c].astype(np.int64)
+    for c in ("created_at", "discovered_at", "queued_at", "assigned_at", "arrived_at", "resolved_at",
+              "closed_at", "deadline_at", "escalated_at"):
+        df[c] = df[c].astype(float)
+    df["channel"] = df["channel"].astype("object")
+    return df

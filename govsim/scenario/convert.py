@@ -1,0 +1,1090 @@
+"""Plain data (parsed YAML) → typed, validated dataclasses, driven by type hints.
+
+:func:`build` converts a nested dict into an instance of a dataclass tree,
+checking every key and value against the annotations and field metadata, and
+raises one :class:`~govsim.scenario.errors.ScenarioError` listing *every*
+problem found (with dotted paths such as ``workers.shifts[1].start``).
+
+Supported annotations
+---------------------
+``int``, ``float`` (an int is accepted for a float; ``bool`` is rejected for
+both), ``str``, ``bool``, ``Literal[...]``, ``X | None`` / ``Optional[X]``,
+``list[X]``, ``tuple[X, ...]``, ``tuple[X, Y]``, ``dict[K, X]``, nested
+dataclasses, ``Enum`` subclasses, ``Any``, and ``Annotated[T, Parser(...)]``
+for values that need parsing (:data:`Duration`, :data:`Clock`, :data:`Dist`,
+:data:`NumberDist`; add more with :class:`Parser`).
+
+Field metadata (``dataclasses.field(metadata={...})``)
+------------------------------------------------------
+``doc`` (str) and ``unit`` (str) for the generated reference; ``ge``, ``gt``,
+``le``, ``lt`` numeric bounds (applied to numbers, also to each number inside a
+list or dict, and to parsed numbers such as durations in hours);
+``min_len`` / ``max_len`` for lists, tuples, dicts and strings;
+``internal: True`` for fields that are not part of the file format (refused as
+unknown keys in input, skipped by :func:`describe` and :func:`to_plain`).
+
+Cross-field checks: a dataclass may define ``_check(self) -> list[tuple[str, str]]``
+returning ``(relative sub-path, message)`` pairs; it is called after the node
+was built without problems.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import datetime
+import difflib
+import enum
+import functools
+import json
+import math
+import numbers
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable, Literal, Union, get_args, get_origin
+
+from govsim.distributions import Distribution, Fixed, parse_distribution, parse_number
+from govsim.scenario.errors import Problem, ScenarioError
+from govsim.units import format_duration, parse_clock, parse_duration
+
+__all__ = [
+    "Parser",
+    "Duration",
+    "Clock",
+    "Dist",
+    "NumberDist",
+    "build",
+    "describe",
+    "reference_markdown",
+    "to_plain",
+    "type_name",
+]
+
+
+# --------------------------------------------------------------------------- markers
+
+
+@dataclass(frozen=True)
+class Parser:
+    """Marker for ``Annotated[T, Parser(func, expected)]``: the raw value is parsed by ``func``.
+
+    ``func(raw)`` returns the typed value or raises ``ValueError`` (or
+    ``TypeError``); the exception message becomes the problem message at the
+    field's path. A message that starts with a sub-key (``"sd: must be > 0"``)
+    for a mapping or list value is reported at that sub-path
+    (``...handling.sd``).
+
+    ``expected`` completes "expected ..." (``"a duration such as '2h'"``);
+    ``name`` is the short type name in the reference and in bound messages
+    (``"duration"``); ``fmt`` turns a parsed value back into plain data as it
+    would be written in a file (used to show defaults and bounds).
+    """
+
+    func: Callable[[Any], Any]
+    expected: str
+    name: str | None = None
+    fmt: Callable[[Any], Any] | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.expected
+
+
+def _fmt_duration(hours: float) -> Any:
+    return 0 if hours == 0 else format_duration(hours)
+
+
+def _fmt_clock(hours: float) -> str:
+    minutes = int(round(float(hours) * 60.0))
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+_DIMENSIONLESS_PARAMS = frozenset({"shape", "weights"})
+
+
+def _fmt_dist(dist: Any, value_fmt: Callable[[float], Any]) -> Any:
+    if not isinstance(dist, Distribution):
+        return to_plain(dist)
+    if isinstance(dist, Fixed):
+        return value_fmt(dist.value)
+    out: dict[str, Any] = {}
+    for key, value in dist.spec().items():
+        if key == "dist" or key in _DIMENSIONLESS_PARAMS:
+            out[key] = to_plain(value)
+        elif isinstance(value, (list, tuple)):
+            out[key] = [value_fmt(v) for v in value]
+        else:
+            out[key] = value_fmt(value)
+    return out
+
+
+def _fmt_number(x: float) -> Any:
+    x = float(x)
+    return int(x) if x.is_integer() and abs(x) < 1e15 else x
+
+
+def _parse_number_dist(spec: Any) -> Distribution:
+    return parse_distribution(spec, value_parser=parse_number)
+
+
+#: A duration with a unit (``"15min"``, ``"2h"``, ``"1d"``), in float hours.
+Duration = Annotated[
+    float,
+    Parser(
+        parse_duration,
+        "a duration such as '15min', '2h' or '1d'",
+        name="duration",
+        fmt=_fmt_duration,
+    ),
+]
+
+#: A time of day ``"HH:MM"``, in float hours since midnight.
+Clock = Annotated[
+    float,
+    Parser(parse_clock, 'a time of day such as "08:00"', name="time of day", fmt=_fmt_clock),
+]
+
+#: A distribution of durations: ``"15min"`` or ``{dist: lognormal, mean: 20min, sd: 10min}``.
+Dist = Annotated[
+    Distribution,
+    Parser(
+        parse_distribution,
+        "a duration such as '15min' or a distribution such as "
+        "{dist: lognormal, mean: 20min, sd: 10min}",
+        name="duration or distribution",
+        fmt=functools.partial(_fmt_dist, value_fmt=_fmt_duration),
+    ),
+]
+
+#: A distribution of plain numbers: ``300`` or ``{dist: uniform, low: 20, high: 80}``.
+NumberDist = Annotated[
+    Distribution,
+    Parser(
+        _parse_number_dist,
+        "a number such as 300 or a distribution such as {dist: uniform, low: 20, high: 80}",
+        name="number or distribution",
+        fmt=functools.partial(_fmt_dist, value_fmt=_fmt_number),
+    ),
+]
+
+
+# --------------------------------------------------------------------------- helpers
+
+_INVALID: Any = object()  # sentinel: the value had problems (already reported)
+_BOUND_KEYS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+_SIMPLE_KEY = re.compile(r"[\w\-]+")
+_SUBPATH = re.compile(r"^((?:[A-Za-z_][\w\-]*|\[\d+\])(?:\.[A-Za-z_][\w\-]*|\[\d+\])*): (.+)$", re.S)
+_EXP_FLOAT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+_NoneType = type(None)
+
+
+def _key_segment(key: Any) -> str:
+    text = key if isinstance(key, str) else str(key)
+    return text if _SIMPLE_KEY.fullmatch(text) else f"[{text!r}]"
+
+
+def _join(path: str, key: Any) -> str:
+    """``path`` + mapping key (dotted, or ``['odd key']`` when not a simple name)."""
+    seg = _key_segment(key)
+    if seg.startswith("["):
+        return path + seg
+    return f"{path}.{seg}" if path else seg
+
+
+def _join_sub(path: str, sub: str) -> str:
+    """``path`` + a relative sub-path such as ``"sd"``, ``"[2].x"`` or ``""``."""
+    if not sub:
+        return path
+    if not path or sub.startswith("["):
+        return path + sub
+    return f"{path}.{sub}"
+
+
+def _truncate(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _show(value: Any) -> str:
+    """A value as in a scenario file: ``-1``, ``2.5``, ``'abc'``, ``true``, ``null``."""
+    if value is None:
+        return "null"
+    if isinstance(value, (bool, _np_bool_types())):
+        return "true" if value else "false"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return repr(float(value))
+    if isinstance(value, (datetime.date, datetime.time)):
+        return repr(value.isoformat())
+    return _truncate(repr(value))
+
+
+def _got(value: Any) -> str:
+    """A value and its type for "expected X, got Y" messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, collections.abc.Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, (bool, _np_bool_types())):
+        return f"{_show(value)} (boolean)"
+    if isinstance(value, numbers.Integral):
+        return f"{_show(value)} (int)"
+    if isinstance(value, numbers.Real):
+        return f"{_show(value)} (float)"
+    if isinstance(value, str):
+        return f"{_show(value)} (str)"
+    if isinstance(value, datetime.datetime):
+        return f"{_show(value)} (datetime)"
+    if isinstance(value, datetime.date):
+        return f"{_show(value)} (date)"
+    return f"{_show(value)} ({type(value).__name__})"
+
+
+@functools.lru_cache(maxsize=None)
+def _np_bool_types() -> tuple[type, ...]:
+    try:
+        import numpy as np
+
+        return (np.bool_,)
+    except ImportError:  # pragma: no cover
+        return ()
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, _np_bool_types()))
+
+
+def _is_union(tp: Any) -> bool:
+    return get_origin(tp) in (Union, types.UnionType)
+
+
+def _is_dataclass_type(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _parser_of(tp: Any) -> tuple[Any, Parser | None]:
+    """``(base type, Parser or None)`` of an ``Annotated`` type."""
+    args = get_args(tp)
+    base, extras = args[0], args[1:]
+    parser = next((m for m in extras if isinstance(m, Parser)), None)
+    return base, parser
+
+
+def _bounds(meta: collections.abc.Mapping[str, Any]) -> dict[str, Any]:
+    return {k: meta[k] for k, _ in _BOUND_KEYS if meta.get(k) is not None}
+
+
+def _bound_phrase(meta: collections.abc.Mapping[str, Any], fmt: Callable[[Any], Any] | None = None) -> str:
+    parts = []
+    for key, op in _BOUND_KEYS:
+        if meta.get(key) is not None:
+            bound = meta[key]
+            shown = _flow(fmt(bound)) if fmt is not None else _show(bound)
+            parts.append(f"{op} {shown}")
+    return " and ".join(parts)
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def _violates(x: float, meta: collections.abc.Mapping[str, Any]) -> bool:
+    b = _bounds(meta)
+    return (
+        ("ge" in b and not x >= b["ge"])
+        or ("gt" in b and not x > b["gt"])
+        or ("le" in b and not x <= b["le"])
+        or ("lt" in b and not x < b["lt"])
+    )
+
+
+@dataclass(frozen=True)
+class _FieldSpec:
+    name: str
+    hint: Any
+    field: dataclasses.Field
+    required: bool
+
+    @property
+    def meta(self) -> collections.abc.Mapping[str, Any]:
+        return self.field.metadata
+
+
+@functools.lru_cache(maxsize=None)
+def _fields(cls: type) -> tuple[_FieldSpec, ...]:
+    """The file-format fields of dataclass ``cls`` with resolved type hints."""
+    try:
+        hints = typing.get_type_hints(cls, include_extras=True)
+    except Exception as exc:  # NameError for unresolvable forward references
+        raise TypeError(
+            f"cannot resolve the type hints of {cls.__qualname__}: {exc} "
+            "(schema dataclasses must be defined at module level)"
+        ) from exc
+    out = []
+    for f in dataclasses.fields(cls):
+        if not f.init or f.metadata.get("internal"):
+            continue
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        out.append(_FieldSpec(f.name, hints[f.name], f, required))
+    return tuple(out)
+
+
+def _field_names(cls: type) -> list[str]:
+    return [s.name for s in _fields(cls)]
+
+
+def _suggest(word: Any, choices: collections.abc.Iterable[str]) -> str | None:
+    if not isinstance(word, str):
+        return None
+    choices = list(choices)
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+# --------------------------------------------------------------------------- expected-phrases
+
+
+def _expected(tp: Any) -> str:
+    """"expected ___" for type ``tp`` (with an article)."""
+    origin = get_origin(tp)
+    if tp is Any or tp is object:
+        return "a value"
+    if origin is Annotated:
+        base, parser = _parser_of(tp)
+        return parser.expected if parser else _expected(base)
+    if _is_union(tp):
+        args = [a for a in get_args(tp) if a is not _NoneType]
+        text = " or ".join(_expected(a) for a in args)
+        return text + (" or null" if len(args) < len(get_args(tp)) else "")
+    if origin is Literal:
+        return "one of " + ", ".join(_show(a) for a in get_args(tp))
+    if tp is bool:
+        return "true or false"
+    if tp is int:
+        return "an integer"
+    if tp is float:
+        return "a number"
+    if tp is str:
+        return "a string"
+    if tp is _NoneType:
+        return "null"
+    if origin in (list, tuple, collections.abc.Sequence) or tp in (list, tuple):
+        return "a list"
+    if origin in (dict, collections.abc.Mapping) or tp is dict:
+        return "a mapping"
+    if _is_dataclass_type(tp):
+        return "a mapping with keys " + ", ".join(_field_names(tp))
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return "one of " + ", ".join(_show(m.value) for m in tp)
+    if isinstance(tp, type):
+        return _article(tp.__name__)
+    return "a value of type " + repr(tp)
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+class _Ctx:
+    __slots__ = ("problems",)
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+
+def build(cls: type, data: Any, *, path: str = "", source: str | None = None) -> Any:
+    """Convert ``data`` (parsed YAML) into an instance of dataclass ``cls``.
+
+    ``path`` prefixes every problem path (for a sub-document); ``source`` names
+    the document in the error. Raises :class:`ScenarioError` listing every
+    problem found.
+    """
+    if not _is_dataclass_type(cls):
+        raise TypeError(f"build() needs a dataclass type, got {cls!r}")
+    ctx = _Ctx()
+    result = _convert(cls, data, path, {}, ctx)
+    if ctx.problems:
+        raise ScenarioError(ctx.problems, source)
+    assert result is not _INVALID
+    return result
+
+
+def _convert(tp: Any, value: Any, path: str, meta: collections.abc.Mapping[str, Any], ctx: _Ctx) -> Any:
+    origin = get_origin(tp)
+
+    if tp is Any or tp is object:
+        return value
+
+    if origin is Annotated:
+        base, parser = _parser_of(tp)
+        if parser is None:
+            return _convert(base, value, path, meta, ctx)
+        return _convert_parsed(parser, base, value, path, meta, ctx)
+
+    if _is_union(tp):
+        args = get_args(tp)
+        alternatives = [a for a in args if a is not _NoneType]
+        if value is None:
+            if len(alternatives) < len(args):
+                return None
+            ctx.add(path, f"expected {_expected(tp)}, got null")
+            return _INVALID
+        if len(alternatives) == 1:
+            return _convert(alternatives[0], value, path, meta, ctx)
+        return _convert_union(tp, alternatives, value, path, meta, ctx)
+
+    if tp is _NoneType:
+        if value is None:
+            return None
+        ctx.add(path, f"expected null, got {_got(value)}")
+        return _INVALID
+
+    if value is None:
+        ctx.add(path, f"expected {_expected(tp)}, got null")
+        return _INVALID
+
+    if origin is Literal:
+        return _convert_literal(tp, value, path, ctx)
+
+    if origin in (list, collections.abc.Sequence) or tp is list:
+        (item_tp,) = get_args(tp) or (Any,)
+        return _convert_list(item_tp, value, path, meta, ctx, as_tuple=origin is collections.abc.Sequence)
+
+    if origin is tuple or tp is tuple:
+        args = get_args(tp)
+        if not args or (len(args) == 2 and args[1] is Ellipsis):
+            return _convert_list(args[0] if args else Any, value, path, meta, ctx, as_tuple=True)
+        return _convert_fixed_tuple(args, value, path, meta, ctx)
+
+    if origin in (dict, collections.abc.Mapping) or tp is dict:
+        key_tp, val_tp = get_args(tp) or (Any, Any)
+        return _convert_dict(key_tp, val_tp, value, path, meta, ctx)
+
+    if _is_dataclass_type(tp):
+        return _convert_dataclass(tp, value, path, ctx)
+
+    if tp is bool:
+        if _is_bool(value):
+            return bool(value)
+        ctx.add(path, f"expected true or false, got {_got(value)}")
+        return _INVALID
+
+    if tp is int:
+        result = _to_int(value)
+        if result is None:
+            ctx.add(path, f"expected an integer, got {_got(value)}")
+            return _INVALID
+        return _check_number(result, value, "an integer", meta, path, ctx)
+
+    if tp is float:
+        result = _to_float(value)
+        if result is None:
+            ctx.add(path, f"expected a number, got {_got(value)}")
+            return _INVALID
+        return _check_number(result, value, "a number", meta, path, ctx)
+
+    if tp is str:
+        if isinstance(value, str):
+            result = value
+        elif isinstance(value, (datetime.date, datetime.time)):
+            # YAML reads an unquoted 2024-01-31 as a date; the text was meant.
+            result = value.isoformat()
+        else:
+            ctx.add(path, f"expected a string, got {_got(value)}")
+            return _INVALID
+        return _check_len(result, meta, path, ctx, "character")
+
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        for member in tp:
+            if member.value == value and type(member.value) is type(value):
+                return member
+        for member in tp:
+            if member.name == value:
+                return member
+        return _bad_choice([m.value for m in tp], value, path, ctx)
+
+    if isinstance(tp, type):
+        if isinstance(value, tp):
+            return value
+        ctx.add(path, f"expected {_expected(tp)}, got {_got(value)}")
+        return _INVALID
+
+    raise TypeError(f"unsupported annotation {tp!r} (at {path or 'the root'})")
+
+
+def _to_int(value: Any) -> int | None:
+    if _is_bool(value):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(float(value)) and float(value).is_integer():
+        return int(value)
+    return None
+
+
+def _to_float(value: Any) -> float | None:
+    if _is_bool(value):
+        return None
+    if isinstance(value, numbers.Real):
+        x = float(value)
+    elif isinstance(value, str) and _EXP_FLOAT.match(value.strip()):
+        # YAML 1.1 reads 1e3 (no dot) as a string; accept it as the number meant.
+        x = float(value.strip())
+    else:
+        return None
+    return None if math.isnan(x) else x
+
+
+def _check_number(result: Any, raw: Any, noun: str, meta: collections.abc.Mapping[str, Any], path: str, ctx: _Ctx,
+                  fmt: Callable[[Any], Any] | None = None) -> Any:
+    if (
+        _bounds(meta)
+        and isinstance(result, numbers.Real)
+        and not _is_bool(result)
+        and _violates(float(result), meta)
+    ):
+        ctx.add(path, f"expected {noun} {_bound_phrase(meta, fmt)}, got {_show(raw)}")
+        return _INVALID
+    return result
+
+
+def _check_len(result: Any, meta: collections.abc.Mapping[str, Any], path: str, ctx: _Ctx, unit: str) -> Any:
+    lo, hi = meta.get("min_len"), meta.get("max_len")
+    n = len(result)
+    if lo is not None and n < lo:
+        ctx.add(path, f"expected at least {lo} {unit}{'s' if lo != 1 else ''}, got {n}")
+        return _INVALID
+    if hi is not None and n > hi:
+        ctx.add(path, f"expected at most {hi} {unit}{'s' if hi != 1 else ''}, got {n}")
+        return _INVALID
+    return result
+
+
+def _bad_choice(allowed: list[Any], value: Any, path: str, ctx: _Ctx) -> Any:
+    shown = _show(value) if isinstance(value, str) else _got(value)
+    msg = f"expected one of {', '.join(_show(a) for a in allowed)}, got {shown}"
+    close = _suggest(value, [a for a in allowed if isinstance(a, str)])
+    if close is not None:
+        msg += f"; did you mean {close!r}?"
+    ctx.add(path, msg)
+    return _INVALID
+
+
+def _convert_literal(tp: Any, value: Any, path: str, ctx: _Ctx) -> Any:
+    allowed = get_args(tp)
+    for a in allowed:
+        if value == a and _is_bool(value) == _is_bool(a) and isinstance(value, str) == isinstance(a, str):
+            return a
+    return _bad_choice(list(allowed), value, path, ctx)
+
+
+def _convert_parsed(parser: Parser, base: Any, value: Any, path: str, meta: collections.abc.Mapping[str, Any],
+                    ctx: _Ctx) -> Any:
+    if value is None:
+        ctx.add(path, f"expected {parser.expected}, got null")
+        return _INVALID
+    if (
+        isinstance(base, type)
+        and base not in (int, float, str, bool)
+        and isinstance(value, base)
+    ):
+        result = value  # already parsed (a dict source holding e.g. a Distribution)
+    else:
+        try:
+            result = parser.func(value)
+        except TypeError:
+            ctx.add(path, f"expected {parser.expected}, got {_got(value)}")
+            return _INVALID
+        except ValueError as exc:
+            message = str(exc).strip() or f"expected {parser.expected}, got {_got(value)}"
+            sub = ""
+            if isinstance(value, (collections.abc.Mapping, list, tuple)):
+                match = _SUBPATH.match(message)
+                if match:
+                    sub, message = match.group(1), match.group(2)
+            ctx.add(_join_sub(path, sub), message)
+            return _INVALID
+    noun = _article(parser.name) if parser.name else "a value"
+    return _check_number(result, value, noun, meta, path, ctx, parser.fmt)
+
+
+def _convert_union(tp: Any, alternatives: list[Any], value: Any, path: str, meta: collections.abc.Mapping[str, Any],
+                   ctx: _Ctx) -> Any:
+    attempts = []
+    for alt in alternatives:
+        trial = _Ctx()
+        result = _convert(alt, value, path, meta, trial)
+        if not trial.problems:
+            return result
+        attempts.append((alt, trial))
+    # Report the detailed problems of the one alternative whose shape fits.
+    fitting = [(alt, trial) for alt, trial in attempts if _shape_fits(alt, value)]
+    if len(fitting) == 1:
+        ctx.problems.extend(fitting[0][1].problems)
+    else:
+        ctx.add(path, f"expected {_expected(tp)}, got {_got(value)}")
+    return _INVALID
+
+
+def _shape_fits(tp: Any, value: Any) -> bool:
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _shape_fits(get_args(tp)[0], value)
+    if isinstance(value, collections.abc.Mapping):
+        return _is_dataclass_type(tp) or origin in (dict, collections.abc.Mapping) or tp is dict
+    if isinstance(value, (list, tuple)):
+        return origin in (list, tuple, collections.abc.Sequence) or tp in (list, tuple)
+    return False
+
+
+def _convert_list(item_tp: Any, value: Any, path: str, meta: collections.abc.Mapping[str, Any], ctx: _Ctx, *,
+                  as_tuple: bool) -> Any:
+    if not isinstance(value, (list, tuple)):
+        what = type_name(item_tp)
+        ctx.add(path, f"expected a list of {what}, got {_got(value)}")
+        return _INVALID
+    item_meta = _bounds(meta)
+    items = []
+    ok = True
+    for i, item in enumerate(value):
+        result = _convert(item_tp, item, f"{path}[{i}]", item_meta, ctx)
+        if result is _INVALID:
+            ok = False
+        else:
+            items.append(result)
+    if not ok:
+        return _INVALID
+    result = tuple(items) if as_tuple else items
+    return _check_len(result, meta, path, ctx, "item")
+
+
+def _convert_fixed_tuple(args: tuple[Any, ...], value: Any, path: str, meta: collections.abc.Mapping[str, Any],
+                         ctx: _Ctx) -> Any:
+    if not isinstance(value, (list, tuple)):
+        ctx.add(path, f"expected a list of {len(args)} items, got {_got(value)}")
+        return _INVALID
+    if len(value) != len(args):
+        ctx.add(path, f"expected a list of {len(args)} items, got {len(value)}")
+        return _INVALID
+    item_meta = _bounds(meta)
+    items = [_convert(t, v, f"{path}[{i}]", item_meta, ctx) for i, (t, v) in enumerate(zip(args, value))]
+    if any(r is _INVALID for r in items):
+        return _INVALID
+    return tuple(items)
+
+
+def _convert_dict(key_tp: Any, val_tp: Any, value: Any, path: str, meta: collections.abc.Mapping[str, Any],
+                  ctx: _Ctx) -> Any:
+    if not isinstance(value, collections.abc.Mapping):
+        ctx.add(path, f"expected a mapping of names to {type_name(val_tp)}, got {_got(value)}")
+        return _INVALID
+    item_meta = _bounds(meta)
+    out = {}
+    ok = True
+    for key, item in value.items():
+        item_path = _join(path, key)
+        if key_tp is str:
+            if isinstance(key, str):
+                new_key = key
+            else:
+                ctx.add(item_path, f"expected a name (string) as key, got {_got(key)}; quote it")
+                ok = False
+                continue
+        else:
+            new_key = _convert(key_tp, key, item_path, {}, ctx)
+            if new_key is _INVALID:
+                ok = False
+                continue
+        result = _convert(val_tp, item, item_path, item_meta, ctx)
+        if result is _INVALID:
+            ok = False
+        else:
+            out[new_key] = result
+    if not ok:
+        return _INVALID
+    return _check_len(out, meta, path, ctx, "entry")
+
+
+def _unknown_key_message(key: Any, names: list[str]) -> tuple[str, str | None]:
+    close = _suggest(key, names)
+    if close is not None:
+        return f"unknown key; did you mean {close!r}?", close
+    if names:
+        return f"unknown key; expected one of: {', '.join(names)}", None
+    return "unknown key; no keys are allowed here", None
+
+
+def _convert_dataclass(cls: type, value: Any, path: str, ctx: _Ctx) -> Any:
+    specs = _fields(cls)
+    names = [s.name for s in specs]
+    if not isinstance(value, collections.abc.Mapping):
+        keys = ", ".join(names) if names else "(none)"
+        ctx.add(path, f"expected a mapping with keys {keys}, got {_got(value)}")
+        return _INVALID
+    start = len(ctx.problems)
+    known = set(names)
+    suggested: set[str] = set()
+    for key in value:
+        if isinstance(key, str) and key in known:
+            continue
+        message, close = _unknown_key_message(key, names)
+        if close is not None:
+            suggested.add(close)
+        ctx.add(_join(path, key), message)
+    kwargs: dict[str, Any] = {}
+    for spec in specs:
+        item_path = _join(path, spec.name)
+        if spec.name in value:
+            result = _convert(spec.hint, value[spec.name], item_path, spec.meta, ctx)
+            if result is not _INVALID:
+                kwargs[spec.name] = result
+        elif spec.required and spec.name not in suggested:
+            ctx.add(item_path, "missing required key")
+    if len(ctx.problems) > start:
+        return _INVALID
+    missing = [s.name for s in specs if s.required and s.name not in kwargs]
+    if missing:  # only reported as misspelt keys above
+        return _INVALID
+    try:
+        instance = cls(**kwargs)
+    except ValueError as exc:  # __post_init__ validation
+        ctx.add(path, str(exc))
+        return _INVALID
+    check = getattr(instance, "_check", None)
+    if callable(check):
+        try:
+            found = check() or []
+        except ValueError as exc:
+            found = [("", str(exc))]
+        for item in found:
+            if isinstance(item, Problem):
+                sub, message = item.path, item.message
+            else:
+                sub, message = item
+            ctx.add(_join_sub(path, sub), message)
+        if len(ctx.problems) > start:
+            return _INVALID
+    return instance
+
+
+# --------------------------------------------------------------------------- to_plain
+
+
+def to_plain(obj: Any) -> Any:
+    """A dataclass tree as plain dicts, lists, strings, numbers, bools and None.
+
+    Internal fields are skipped, tuples become lists, distributions their
+    ``spec()``, enums their value, dates ISO strings, numpy scalars Python
+    numbers. Numbers are not reformatted (durations stay float hours).
+    """
+    if isinstance(obj, Distribution):
+        return to_plain(obj.spec())
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: to_plain(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if not f.metadata.get("internal")
+        }
+    if isinstance(obj, enum.Enum):
+        return to_plain(obj.value)
+    if obj is None or isinstance(obj, (str, bool)):
+        return obj
+    if _is_bool(obj):
+        return bool(obj)
+    if isinstance(obj, numbers.Integral):
+        return int(obj)
+    if isinstance(obj, numbers.Real):
+        return float(obj)
+    if isinstance(obj, collections.abc.Mapping):
+        return {k if isinstance(k, str) else str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted((to_plain(v) for v in obj), key=repr)
+    if isinstance(obj, (datetime.date, datetime.time)):
+        return obj.isoformat()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if hasattr(obj, "tolist"):  # numpy arrays
+        return to_plain(obj.tolist())
+    spec = getattr(obj, "spec", None)
+    if callable(spec):
+        return to_plain(spec())
+    return obj
+
+
+# --------------------------------------------------------------------------- describe
+
+
+def type_name(tp: Any, meta: collections.abc.Mapping[str, Any] | None = None) -> str:
+    """A readable name of annotation ``tp`` for the reference (e.g. ``number >= 0``)."""
+    meta = meta or {}
+    origin = get_origin(tp)
+    if tp is Any or tp is object:
+        return "any"
+    if origin is Annotated:
+        base, parser = _parser_of(tp)
+        if parser is None:
+            return type_name(base, meta)
+        return _with_bounds(parser.label, meta, parser.fmt)
+    if _is_union(tp):
+        args = get_args(tp)
+        alternatives = [a for a in args if a is not _NoneType]
+        text = " or ".join(type_name(a, meta) for a in alternatives)
+        return text + (" or null" if len(alternatives) < len(args) else "")
+    if origin is Literal:
+        return "one of: " + ", ".join(_flow(a) for a in get_args(tp))
+    if tp is bool:
+        return "boolean"
+    if tp is int:
+        return _with_bounds("integer", meta)
+    if tp is float:
+        return _with_bounds("number", meta)
+    if tp is str:
+        return "string" + _len_note(meta, "character")
+    if tp is _NoneType:
+        return "null"
+    if origin in (list, collections.abc.Sequence) or tp is list:
+        (item,) = get_args(tp) or (Any,)
+        return f"list of {type_name(item, _bounds(meta))}" + _len_note(meta, "item")
+    if origin is tuple or tp is tuple:
+        args = get_args(tp)
+        if not args or (len(args) == 2 and args[1] is Ellipsis):
+            item = args[0] if args else Any
+            return f"list of {type_name(item, _bounds(meta))}" + _len_note(meta, "item")
+        return "list [" + ", ".join(type_name(a, _bounds(meta)) for a in args) + "]"
+    if origin in (dict, collections.abc.Mapping) or tp is dict:
+        key_tp, val_tp = get_args(tp) or (str, Any)
+        key = "name" if key_tp is str else type_name(key_tp)
+        if key_tp is not str and key_tp is not Any:
+            key = f"({key})"
+        return f"mapping of {key} → {type_name(val_tp, _bounds(meta))}" + _len_note(meta, "entry")
+    if _is_dataclass_type(tp):
+        return tp.__name__
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return "one of: " + ", ".join(_flow(m.value) for m in tp)
+    if isinstance(tp, type):
+        return tp.__name__
+    return repr(tp)
+
+
+def _with_bounds(noun: str, meta: collections.abc.Mapping[str, Any], fmt: Callable[[Any], Any] | None = None) -> str:
+    phrase = _bound_phrase(meta, fmt)
+    return f"{noun} {phrase}" if phrase else noun
+
+
+def _len_note(meta: collections.abc.Mapping[str, Any], unit: str) -> str:
+    lo, hi = meta.get("min_len"), meta.get("max_len")
+    if lo is not None and hi is not None:
+        return f" ({lo} to {hi} {unit}s)"
+    if lo is not None:
+        return f" (at least {lo} {unit}{'s' if lo != 1 else ''})"
+    if hi is not None:
+        return f" (at most {hi} {unit}{'s' if hi != 1 else ''})"
+    return ""
+
+
+def _nested(tp: Any, path: str) -> list[tuple[type, str]]:
+    """Dataclasses reachable inside annotation ``tp``, with their path prefix."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        base, parser = _parser_of(tp)
+        return [] if parser is not None else _nested(base, path)
+    if _is_union(tp):
+        return [pair for a in get_args(tp) for pair in _nested(a, path)]
+    if origin in (list, tuple, collections.abc.Sequence):
+        args = [a for a in get_args(tp) if a is not Ellipsis]
+        return [pair for a in args for pair in _nested(a, path + "[]")]
+    if origin in (dict, collections.abc.Mapping):
+        args = get_args(tp)
+        return _nested(args[1], path + ".*") if args else []
+    if _is_dataclass_type(tp):
+        return [(tp, path)]
+    return []
+
+
+def _class_doc(cls: type) -> str:
+    doc = (cls.__doc__ or "").strip()
+    if not doc or doc.startswith(cls.__name__ + "("):  # dataclass auto-signature
+        return ""
+    return " ".join(doc.split("\n\n")[0].split())
+
+
+def _doc_plain(tp: Any, value: Any) -> Any:
+    """A default value as plain data written the way a scenario file would."""
+    if value is None:
+        return None
+    origin = get_origin(tp)
+    if origin is Annotated:
+        base, parser = _parser_of(tp)
+        if parser is not None and parser.fmt is not None:
+            try:
+                return parser.fmt(value)
+            except Exception:
+                return to_plain(value)
+        return _doc_plain(base, value)
+    if _is_union(tp):
+        alternatives = [a for a in get_args(tp) if a is not _NoneType]
+        if len(alternatives) == 1:
+            return _doc_plain(alternatives[0], value)
+        return to_plain(value)
+    if origin in (list, tuple, collections.abc.Sequence) and isinstance(value, (list, tuple)):
+        args = [a for a in get_args(tp) if a is not Ellipsis]
+        if len(args) == 1:
+            return [_doc_plain(args[0], v) for v in value]
+        if len(args) == len(value):
+            return [_doc_plain(a, v) for a, v in zip(args, value)]
+        return to_plain(value)
+    if origin in (dict, collections.abc.Mapping) and isinstance(value, collections.abc.Mapping):
+        args = get_args(tp)
+        val_tp = args[1] if args else Any
+        return {to_plain(k): _doc_plain(val_tp, v) for k, v in value.items()}
+    if _is_dataclass_type(tp) and isinstance(value, tp):
+        return {s.name: _doc_plain(s.hint, getattr(value, s.name)) for s in _fields(tp)}
+    return to_plain(value)
+
+
+def _flow(obj: Any) -> str:
+    """Plain data as compact YAML flow text (deterministic)."""
+    import yaml
+
+    obj = to_plain(obj)
+    if obj is None:
+        return "null"
+    if isinstance(obj, bool):
+        return "true" if obj else "false"
+    if isinstance(obj, int):
+        return str(obj)
+    if isinstance(obj, float):
+        if math.isnan(obj):
+            return ".nan"
+        if math.isinf(obj):
+            return ".inf" if obj > 0 else "-.inf"
+        return repr(obj)
+    if isinstance(obj, str):
+        plain = bool(re.fullmatch(r"[^\s,\[\]{}#&*!|>'\"%@`:?-][^,\[\]{}#:]*", obj)) and not obj.endswith(" ")
+        if plain and " #" not in obj:
+            try:
+                if yaml.safe_load(obj) == obj:
+                    return obj
+            except yaml.YAMLError:
+                pass
+        return json.dumps(obj, ensure_ascii=False)
+    if isinstance(obj, list):
+        return "[" + ", ".join(_flow(v) for v in obj) + "]"
+    if isinstance(obj, dict):
+        return "{" + ", ".join(f"{_flow(k)}: {_flow(v)}" for k, v in obj.items()) + "}"
+    return json.dumps(str(obj), ensure_ascii=False)
+
+
+_SEE_BELOW = "see below"
+
+
+def _default_text(spec: _FieldSpec) -> str:
+    f = spec.field
+    if spec.required:
+        return "required"
+    value = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type) and not isinstance(value, Distribution):
+        try:
+            if value == type(value)():
+                return _SEE_BELOW
+        except Exception:
+            pass
+    return _flow(_doc_plain(spec.hint, value))
+
+
+def describe(cls: type) -> list[dict[str, Any]]:
+    """One row per key path of dataclass schema ``cls``, in declaration order.
+
+    Each row has ``path`` (``*`` for a mapping key, ``[]`` for a list item),
+    ``section`` (the top-level key), ``type`` (readable, with bounds),
+    ``default`` (as written in YAML, or ``"required"``), ``required`` (bool),
+    ``unit`` and ``doc`` (strings, possibly empty). Internal fields are skipped.
+    """
+    if not _is_dataclass_type(cls):
+        raise TypeError(f"describe() needs a dataclass type, got {cls!r}")
+    rows: list[dict[str, Any]] = []
+    _describe(cls, "", rows, (cls,))
+    return rows
+
+
+def _describe(cls: type, prefix: str, rows: list[dict[str, Any]], stack: tuple[type, ...]) -> None:
+    for spec in _fields(cls):
+        path = f"{prefix}.{spec.name}" if prefix else spec.name
+        doc = spec.meta.get("doc") or ""
+        if not doc:
+            docs = [_class_doc(c) for c, _ in _nested(spec.hint, path)]
+            doc = next((d for d in docs if d), "")
+        rows.append(
+            {
+                "path": path,
+                "section": re.split(r"[.\[]", path, maxsplit=1)[0],
+                "type": type_name(spec.hint, spec.meta),
+                "default": _default_text(spec),
+                "required": spec.required,
+                "unit": spec.meta.get("unit") or "",
+                "doc": " ".join(str(doc).split()),
+            }
+        )
+        for child, child_path in _nested(spec.hint, path):
+            if child not in stack:
+                _describe(child, child_path, rows, stack + (child,))
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = ["| Key | Type | Default | Unit | Description |", "| --- | --- | --- | --- | --- |"]
+    for row in rows:
+        default = row["default"]
+        if row["required"]:
+            default = "**required**"
+        elif default == _SEE_BELOW:
+            default = default
+        else:
+            default = f"`{_cell(default)}`"
+        lines.append(
+            f"| `{_cell(row['path'])}` | {_cell(row['type'])} | {default} "
+            f"| {_cell(row['unit'])} | {_cell(row['doc'])} |"
+        )
+    return lines
+
+
+def reference_markdown(cls: type, *, heading_level: int = 2, title: str | None = None) -> str:
+    """A Markdown reference of schema ``cls``: a table of top-level keys, then one section per nested key."""
+    rows = describe(cls)
+    hashes = "#" * heading_level
+    out: list[str] = []
+    if title:
+        out += [f"{'#' * max(1, heading_level - 1)} {title}", ""]
+    intro = _class_doc(cls)
+    if intro:
+        out += [intro, ""]
+    top = [r for r in rows if r["path"] == r["section"]]
+    out += [f"{hashes} Top-level keys", ""] + _table(top) + [""]
+    specs = {s.name: s for s in _fields(cls)}
+    for row in top:
+        children = [r for r in rows if r["section"] == row["section"] and r["path"] != row["section"]]
+        if not children:
+            continue
+        out += [f"{hashes} `{row['section']}`", ""]
+        nested = _nested(specs[row["section"]].hint, row["section"])
+        docs = [_class_doc(c) for c, _ in nested]
+        section_doc = next((d for d in docs if d), "") or row["doc"]
+        if section_doc:
+            out += [section_doc, ""]
+        out += _table(children) + [""]
+    return "\n".join(out).rstrip() + "\n"

@@ -1,0 +1,418 @@
+"""Load a scenario: YAML file (with ``extends``) + overrides → validated schema instance.
+
+YAML is read with ``yaml.safe_load`` only: tags such as ``!!python/object`` are
+rejected as errors, never executed. Duplicate keys are reported, and an
+unquoted ``8:00`` (which YAML 1.1 reads as the number 480) is kept as the text
+``"8:00"``.
+
+``extends: base.yaml`` (relative to the extending file; a list of files is
+merged in order) deep-merges the parent under the child: mappings merge
+recursively, lists and scalars (including ``null``) replace.
+
+Overrides are dotted keys (``workers.per_grid``, ``workers.shifts[0].start``)
+applied to the merged document before validation; the CLI reads ``--set
+KEY=VALUE`` with :func:`parse_override`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import numbers
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from govsim.scenario.convert import build
+from govsim.scenario.errors import Problem, ScenarioError
+
+__all__ = [
+    "load_scenario",
+    "load_document",
+    "apply_overrides",
+    "parse_override",
+    "scenario_hash",
+]
+
+DICT_SOURCE = "<dict>"
+OVERRIDE_SOURCE = "--set"
+_MAX_NODES = 1_000_000  # guards against alias bombs
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_SEGMENT = re.compile(r"([^.\[\]=\s][^.\[\]=]*?)?((?:\[\d+\])*)")
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def load_scenario(
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    schema: type | None = None,
+) -> Any:
+    """Read, merge, override and validate a scenario.
+
+    ``source`` is a YAML file path or an already-parsed mapping (named
+    ``"<dict>"`` in errors; its ``extends`` is relative to the working
+    directory). ``overrides`` maps dotted keys to values (used as given). The
+    result is an instance of ``schema`` (default
+    :class:`govsim.scenario.schema.Scenario`); if the schema has fields
+    ``source`` and/or ``raw`` they are set to the source name and the merged,
+    overridden document. Raises :class:`ScenarioError` listing every problem.
+    """
+    if schema is None:
+        from govsim.scenario.schema import Scenario as schema  # lazy: schema imports convert
+    data, name = load_document(source)
+    if overrides:
+        data = apply_overrides(data, overrides)
+    instance = build(schema, data, source=name)
+    names = {f.name for f in dataclasses.fields(schema)}
+    extra: dict[str, Any] = {}
+    if "source" in names:
+        extra["source"] = name
+    if "raw" in names:
+        extra["raw"] = _plain_copy(data)
+    if extra:
+        instance = dataclasses.replace(instance, **extra)
+    return instance
+
+
+def load_document(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The merged document (``extends`` resolved and removed) and the source name."""
+    if isinstance(source, Mapping):
+        data = _plain_copy(dict(source))
+        return _resolve_extends(data, DICT_SOURCE, Path.cwd(), []), DICT_SOURCE
+    if isinstance(source, (str, os.PathLike)):
+        name = os.fspath(source)
+        return _load_file(name, []), name
+    raise TypeError(f"expected a file path or a mapping, got {type(source).__name__}")
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"workers.per_grid=2"`` → ``("workers.per_grid", 2)``; the value is read as YAML.
+
+    Splits on the first ``=``. An empty value is ``null``; an unquoted ``8:00``
+    stays the text ``"8:00"``. Raises :class:`ScenarioError` (source ``"--set"``)
+    for a malformed text.
+    """
+    if not isinstance(text, str) or "=" not in text:
+        raise ScenarioError.single(
+            "", f"expected KEY=VALUE (e.g. workers.per_grid=2), got {text!r}", OVERRIDE_SOURCE
+        )
+    key, _, raw = text.partition("=")
+    key = key.strip()
+    try:
+        _split_key(key)
+    except ValueError as exc:
+        raise ScenarioError.single(key, str(exc), OVERRIDE_SOURCE) from None
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        detail = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError.single(
+            key, f"invalid value {raw!r}: {detail} (quote it to pass it as text)", OVERRIDE_SOURCE
+        ) from None
+    if _is_number(value) and ":" in raw:
+        value = raw.strip()  # YAML 1.1 sexagesimal: 8:00 is 480
+    return key, value
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` with each dotted key of ``overrides`` set.
+
+    Missing (or null) intermediate mappings are created; ``[i]`` indexes an
+    existing list item. Raises :class:`ScenarioError` (source ``"--set"``)
+    naming every key that cannot be set.
+    """
+    out = _plain_copy(dict(data))
+    problems: list[Problem] = []
+    for key, value in overrides.items():
+        try:
+            _set_path(out, str(key), _plain_copy(value))
+        except ValueError as exc:
+            problems.append(Problem(str(key), str(exc)))
+    if problems:
+        raise ScenarioError(problems, OVERRIDE_SOURCE)
+    return out
+
+
+def scenario_hash(raw: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of a canonical JSON dump (sorted keys) of a merged scenario document."""
+    text = json.dumps(
+        _canonical(raw), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _load_file(name: str, chain: list[str]) -> dict[str, Any]:
+    """Read file ``name`` and resolve its ``extends``; ``chain`` holds the real paths being loaded."""
+    text = _read_text(name)
+    data = _parse_yaml(text, name)
+    real = os.path.realpath(name)
+    return _resolve_extends(data, name, Path(name).parent, chain + [real])
+
+
+def _read_text(name: str) -> str:
+    try:
+        with open(name, encoding="utf-8-sig") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise ScenarioError.single("", "file not found", name) from None
+    except IsADirectoryError:
+        raise ScenarioError.single("", "is a directory, not a scenario file", name) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError.single("", f"not a UTF-8 text file ({exc.reason} at byte {exc.start})", name) from None
+    except OSError as exc:
+        raise ScenarioError.single("", f"cannot read the file: {exc.strerror or exc}", name) from None
+
+
+def _yaml_error_message(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        tag = re.search(r"could not determine a constructor for the tag '([^']*)'", problem)
+        if tag:
+            problem = f"unsupported YAML tag {tag.group(1)!r} (only plain data is allowed)"
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown position"
+        message = f"invalid YAML at {where}: {problem}"
+        if exc.context and exc.problem and exc.context_mark is not None and exc.context_mark is not mark:
+            message += f" ({exc.context} at line {exc.context_mark.line + 1})"
+        return message
+    return f"invalid YAML: {exc}"
+
+
+def _parse_yaml(text: str, name: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)  # no objects are constructed
+    except yaml.YAMLError as exc:
+        raise ScenarioError.single("", _yaml_error_message(exc), name) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"{data!r}"
+        raise ScenarioError.single("", f"expected a mapping of keys at the top level, got {kind}", name)
+    problems: list[Problem] = []
+    fixes: list[tuple[tuple[Any, ...], str]] = []
+    if node is not None:
+        _inspect(node, (), problems, fixes, set(), [0])
+    if problems:
+        raise ScenarioError(problems, name)
+    data = _plain_copy(data)
+    for path, text_value in fixes:
+        _restore_text(data, path, text_value)
+    return data
+
+
+def _path_text(path: tuple[Any, ...]) -> str:
+    out = ""
+    for seg in path:
+        if isinstance(seg, int):
+            out += f"[{seg}]"
+        else:
+            out = f"{out}.{seg}" if out else str(seg)
+    return out
+
+
+def _inspect(
+    node: yaml.Node,
+    path: tuple[Any, ...],
+    problems: list[Problem],
+    fixes: list[tuple[tuple[Any, ...], str]],
+    active: set[int],
+    budget: list[int],
+) -> None:
+    """Find duplicate keys and sexagesimal numbers (``8:00``) in a composed YAML tree."""
+    budget[0] += 1
+    if budget[0] > _MAX_NODES:
+        if budget[0] == _MAX_NODES + 1:
+            problems.append(Problem("", "document too large (too many nested aliases?)"))
+        return
+    if id(node) in active:
+        problems.append(Problem(_path_text(path), "recursive YAML alias is not allowed"))
+        return
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag in _NUMBER_TAGS and ":" in node.value and node.style is None:
+            fixes.append((path, node.value))
+        return
+    active.add(id(node))
+    try:
+        if isinstance(node, yaml.SequenceNode):
+            for i, child in enumerate(node.value):
+                _inspect(child, path + (i,), problems, fixes, active, budget)
+        elif isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    continue
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = key_node.value
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    problems.append(
+                        Problem(
+                            _path_text(path + (key,)),
+                            f"duplicate key (line {line}; first on line {seen[key]})",
+                        )
+                    )
+                    continue
+                seen[key] = line
+                if key_node.tag == _STR_TAG:
+                    _inspect(value_node, path + (key,), problems, fixes, active, budget)
+    finally:
+        active.discard(id(node))
+
+
+def _restore_text(data: Any, path: tuple[Any, ...], text: str) -> None:
+    target = data
+    for seg in path[:-1]:
+        try:
+            target = target[seg]
+        except (KeyError, IndexError, TypeError):
+            return
+    last = path[-1] if path else None
+    try:
+        if _is_number(target[last]):
+            target[last] = text
+    except (KeyError, IndexError, TypeError):
+        return
+
+
+def _resolve_extends(data: dict[str, Any], name: str, base_dir: Path, chain: list[str]) -> dict[str, Any]:
+    if "extends" not in data:
+        return data
+    data = dict(data)
+    parents = data.pop("extends")
+    if parents is None:
+        return data
+    if isinstance(parents, str):
+        parents = [parents]
+    if not isinstance(parents, list) or not parents or not all(isinstance(p, str) and p for p in parents):
+        raise ScenarioError.single(
+            "extends", f"expected a file name or a list of file names, got {parents!r}", name
+        )
+    merged: dict[str, Any] = {}
+    for i, parent in enumerate(parents):
+        key = "extends" if len(parents) == 1 else f"extends[{i}]"
+        parent_name = parent if os.path.isabs(parent) else os.path.normpath(os.path.join(base_dir, parent))
+        real = os.path.realpath(parent_name)
+        if real in chain:
+            names = [os.path.relpath(p) for p in chain[chain.index(real):]] + [os.path.relpath(real)]
+            raise ScenarioError.single(key, "circular extends: " + " -> ".join(names), name)
+        if not os.path.exists(parent_name):
+            raise ScenarioError.single(key, f"file not found: {parent_name}", name)
+        merged = _deep_merge(merged, _load_file(parent_name, chain))
+    return _deep_merge(merged, data)
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(out.get(key), dict) and isinstance(value, dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def _split_key(key: str) -> list[str | int]:
+    """``"a.b[1].c"`` → ``["a", "b", 1, "c"]``; ValueError for a malformed key."""
+    if not key:
+        raise ValueError("empty key")
+    out: list[str | int] = []
+    for part in key.split("."):
+        match = _SEGMENT.fullmatch(part)
+        if not part or match is None or not match.group(1):
+            raise ValueError(f"malformed key {key!r} (expected e.g. workers.per_grid or workers.shifts[0].start)")
+        out.append(match.group(1).strip())
+        out.extend(int(i) for i in re.findall(r"\[(\d+)\]", match.group(2)))
+    return out
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
+    segments = _split_key(key)
+    target: Any = data
+    walked = ""
+    for seg, nxt in zip(segments, segments[1:] + [None]):
+        last = nxt is None
+        if isinstance(seg, int):
+            if not isinstance(target, list):
+                raise ValueError(f"cannot index {walked!r} with [{seg}]: it is {_describe_value(target)}, not a list")
+            if seg >= len(target):
+                raise ValueError(f"index [{seg}] out of range: {walked!r} has {len(target)} item(s)")
+            if last:
+                target[seg] = value
+                return
+            walked += f"[{seg}]"
+        else:
+            if not isinstance(target, dict):
+                raise ValueError(f"cannot set {key!r}: {walked!r} is {_describe_value(target)}, not a mapping")
+            if last:
+                target[seg] = value
+                return
+            if target.get(seg) is None and not isinstance(nxt, int):
+                target[seg] = {}
+            walked = f"{walked}.{seg}" if walked else seg
+            if seg not in target:
+                raise ValueError(f"cannot index {walked!r}: no such key")
+        target = target[seg]
+
+
+# --------------------------------------------------------------------------- data helpers
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _plain_copy(obj: Any, _depth: int = 0) -> Any:
+    """Copy nested dicts/lists without sharing (YAML aliases become independent copies)."""
+    if _depth > 200:
+        raise ScenarioError.single("", "document nested too deeply (recursive alias?)")
+    if isinstance(obj, dict):
+        return {k: _plain_copy(v, _depth + 1) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_plain_copy(v, _depth + 1) for v in obj]
+    return obj
+
+
+def _canonical(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _canonical(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v) for v in obj]
+    if obj is None or isinstance(obj, (str, bool)):
+        return obj
+    if isinstance(obj, numbers.Integral):
+        return int(obj)
+    if isinstance(obj, numbers.Real):
+        x = float(obj)
+        return x if math.isfinite(x) else repr(x)
+    from govsim.scenario.convert import to_plain
+
+    plain = to_plain(obj)
+    return str(obj) if plain is obj else _canonical(plain)

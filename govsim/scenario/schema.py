@@ -1,0 +1,362 @@
+"""The scenario file format, as typed dataclasses.
+
+Every key a scenario file may contain is a field below, with its type, default,
+unit and meaning. The loader (:mod:`govsim.scenario.loader`) validates a YAML
+document against this tree, and the scenario reference in ``docs/`` is generated
+from it, so the documentation cannot drift from the code.
+
+Time is in hours inside govsim; in files, durations carry units (``"15min"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from govsim.distributions import Exponential, Fixed, LogNormal
+from govsim.scenario.convert import Clock, Dist, Duration, NumberDist
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+# Hour-of-day profiles of issue arrivals (relative weights, 24 values; scaled to mean 1).
+HOURLY_PROFILES: dict[str, tuple[float, ...]] = {
+    "flat": (1.0,) * 24,
+    # Few issues at night, a broad day plateau with a late-afternoon peak.
+    "daytime": (0.2, 0.15, 0.1, 0.1, 0.1, 0.2, 0.5, 1.0, 1.4, 1.6, 1.6, 1.5,
+                1.4, 1.4, 1.5, 1.6, 1.7, 1.7, 1.5, 1.2, 0.9, 0.6, 0.4, 0.3),
+    # Street vending, noise and disputes: evenings.
+    "evening": (0.3, 0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 0.6, 0.8, 0.9, 1.0, 1.1,
+                1.1, 1.0, 1.0, 1.1, 1.3, 1.6, 2.0, 2.3, 2.3, 1.9, 1.2, 0.6),
+}
+
+
+def _doc(text: str, unit: str | None = None, **bounds: float) -> dict[str, Any]:
+    meta: dict[str, Any] = {"doc": text, **bounds}
+    if unit:
+        meta["unit"] = unit
+    return meta
+
+
+@dataclass(frozen=True)
+class GridRow:
+    """One grid (网格) of a district given as a table."""
+
+    x_m: float = field(metadata=_doc("x coordinate of the grid centre", "m"))
+    y_m: float = field(metadata=_doc("y coordinate of the grid centre", "m"))
+    households: float = field(metadata=_doc("households (户) in the grid", ge=0))
+    area_type: str = field(default="ordinary", metadata=_doc("area type, a key of territory.area_types"))
+    community: str | None = field(default=None, metadata=_doc("community (社区) name; default: one per grid"))
+    street: str | None = field(default=None, metadata=_doc("street (街道) name; default: one for the district"))
+    points: int | None = field(default=None, metadata=_doc("patrol points; default territory.points_per_grid", gt=0))
+    edge_m: float | None = field(default=None, metadata=_doc("edge of the (square) grid; default territory.edge_m", "m", gt=0))
+    name: str | None = field(default=None, metadata=_doc("grid name; default g<index>"))
+
+
+@dataclass(frozen=True)
+class TerritoryConfig:
+    """The district (辖区): square grids laid out rows × cols, or given as a table."""
+
+    rows: int = field(default=4, metadata=_doc("grid rows of the layout", gt=0))
+    cols: int = field(default=4, metadata=_doc("grid columns of the layout", gt=0))
+    edge_m: float = field(default=300.0, metadata=_doc("edge length of a square grid", "m", gt=0))
+    points_per_grid: int = field(default=16, metadata=_doc("patrol points (buildings, blocks) per grid", gt=0))
+    households: NumberDist = field(
+        default_factory=lambda: Fixed(300.0),
+        metadata=_doc("households per grid (a number or a distribution of numbers)"),
+    )
+    area_types: dict[str, float] = field(
+        default_factory=lambda: {"ordinary": 1.0},
+        metadata=_doc("share of grids of each area type (ordinary, old_compound 老旧小区, "
+                      "unowned_courtyard 无主庭院, office_tower, market_street...); shares are normalised"),
+    )
+    community_size: list[int] = field(
+        default_factory=lambda: [2, 2],
+        metadata=_doc("[rows, cols] of grids forming one community (社区)"),
+    )
+    street_size: list[int] = field(
+        default_factory=lambda: [2, 2],
+        metadata=_doc("[rows, cols] of communities forming one street (街道)"),
+    )
+    point_weight: NumberDist = field(
+        default_factory=lambda: Fixed(1.0),
+        metadata=_doc("relative issue intensity of each patrol point (hotspots); drawn once per point"),
+    )
+    distance: Literal["manhattan", "euclidean"] = field(
+        default="manhattan", metadata=_doc("distance metric for travel"),
+    )
+    grids: list[GridRow] | None = field(
+        default=None, metadata=_doc("the district as a list of grids (overrides rows/cols)"),
+    )
+    grids_csv: str | None = field(
+        default=None,
+        metadata=_doc("CSV file of grids (columns as in `grids`), relative to the scenario file"),
+    )
+
+    def _check(self) -> list[tuple[str, str]]:
+        problems = []
+        for key in ("community_size", "street_size"):
+            value = getattr(self, key)
+            if len(value) != 2 or min(value) < 1:
+                problems.append((key, f"expected [rows, cols] of positive integers, got {value}"))
+        if any(v < 0 for v in self.area_types.values()) or sum(self.area_types.values()) <= 0:
+            problems.append(("area_types", "expected non-negative shares with a positive sum"))
+        if self.grids is not None and self.grids_csv is not None:
+            problems.append(("grids_csv", "give either grids or grids_csv, not both"))
+        return problems
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Resident reports (居民上报: hotline 12345 or app) of one category."""
+
+    prob: float = field(default=0.3, metadata=_doc("probability that residents report the issue", ge=0, le=1))
+    delay: Dist = field(
+        default_factory=lambda: Exponential(2.0),
+        metadata=_doc("time from the issue arising to the report"),
+    )
+
+
+@dataclass(frozen=True)
+class SensorDetectConfig:
+    """Sensor / AI video detection (智能预警) of one category, on grids with sensors."""
+
+    prob: float = field(default=0.0, metadata=_doc("probability that a sensor detects the issue", ge=0, le=1))
+    delay: Dist = field(
+        default_factory=lambda: Fixed(2 / 60),
+        metadata=_doc("time from the issue arising to the alarm"),
+    )
+
+
+@dataclass(frozen=True)
+class EscalationConfig:
+    """An issue left unresolved becomes more urgent (e.g. a hazard)."""
+
+    after: Duration = field(metadata=_doc("time after creation at which the issue escalates", "h"))
+    priority: int = field(default=1, metadata=_doc("priority after escalation (1 = most urgent)", ge=1))
+
+
+
+@dataclass(frozen=True)
+class CategoryConfig:
+    """An issue category (事件类别): how often it arises and how it is found and handled."""
+
+    rate: float = field(metadata=_doc("issues per 1,000 households per day", "1/(1000 hh·d)", ge=0))
+    profile: Literal["flat", "daytime", "evening"] = field(
+        default="daytime", metadata=_doc("hour-of-day profile of arrivals"),
+    )
+    hourly: list[float] | None = field(
+        default=None, metadata=_doc("24 relative hourly weights (overrides profile)"),
+    )
+    area_multipliers: dict[str, float] = field(
+        default_factory=dict, metadata=_doc("rate multiplier per area type (default 1)"),
+    )
+    priority: int = field(default=3, metadata=_doc("priority (1 = most urgent)", ge=1))
+    handling: Dist = field(
+        default_factory=lambda: LogNormal(0.5, 0.25),
+        metadata=_doc("time on site to handle the issue"),
+    )
+    deadline: Duration | None = field(default=None, metadata=_doc("time after creation by which it should be resolved", "h"))
+    handled_by: list[Literal["grid_worker"]] = field(
+        default_factory=lambda: ["grid_worker"], metadata=_doc("kinds of handler allowed"),
+    )
+    lifetime: Dist | None = field(
+        default=None,
+        metadata=_doc("how long the issue lasts if nobody takes it on (the vendor leaves, the "
+                      "matter resolves itself); after it, an issue not yet assigned lapses. "
+                      "null: it lasts until handled"),
+    )
+    escalation: EscalationConfig | None = field(default=None, metadata=_doc("escalation if left unresolved"))
+    patrol_detect: float = field(
+        default=0.8, metadata=_doc("probability a patrolling worker passing the point sees it", ge=0, le=1),
+    )
+    report: ReportConfig = field(default_factory=ReportConfig, metadata=_doc("resident reports"))
+    sensor: SensorDetectConfig = field(default_factory=SensorDetectConfig, metadata=_doc("sensor detection"))
+
+    def _check(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.hourly is not None:
+            if len(self.hourly) != 24:
+                problems.append(("hourly", f"expected 24 hourly weights, got {len(self.hourly)}"))
+            elif min(self.hourly) < 0 or sum(self.hourly) <= 0:
+                problems.append(("hourly", "expected non-negative weights with a positive sum"))
+        for area, mult in self.area_multipliers.items():
+            if mult < 0:
+                problems.append((f"area_multipliers.{area}", f"expected a number >= 0, got {mult}"))
+        if self.escalation is not None and self.escalation.priority > self.priority:
+            problems.append(("escalation.priority",
+                             f"escalation must not lower the urgency (priority {self.priority} → "
+                             f"{self.escalation.priority}; 1 is the most urgent)"))
+        return problems
+
+
+@dataclass(frozen=True)
+class ReportChannel:
+    """Resident reporting channel (hotline, app) as a whole."""
+
+    enabled: bool = field(default=True, metadata=_doc("residents report issues"))
+    prob_scale: float = field(
+        default=1.0, metadata=_doc("multiplier on every category's report probability (capped at 1)", ge=0),
+    )
+    delay_scale: float = field(
+        default=1.0, metadata=_doc("multiplier on every category's report delay", ge=0),
+    )
+
+
+@dataclass(frozen=True)
+class SensorChannel:
+    """Sensors and AI video (智能预警) deployed on some grids."""
+
+    enabled: bool = field(default=False, metadata=_doc("sensors are deployed"))
+    coverage: float = field(
+        default=1.0, metadata=_doc("share of grids with sensors (chosen at random), if grid_ids is not given", ge=0, le=1),
+    )
+    grid_ids: list[int] | None = field(default=None, metadata=_doc("indices of grids with sensors"))
+    false_alarms_per_day: float = field(
+        default=0.0, metadata=_doc("false alarms per sensor grid per day; each costs a trip", "1/d", ge=0),
+    )
+    false_alarm_check: Dist = field(
+        default_factory=lambda: Fixed(5 / 60),
+        metadata=_doc("time on site to clear a false alarm"),
+    )
+
+
+
+@dataclass(frozen=True)
+class ChannelsConfig:
+    """Discovery channels (发现渠道)."""
+
+    patrol: bool = field(default=True, metadata=_doc("grid workers patrol and find issues"))
+    reports: ReportChannel = field(default_factory=ReportChannel, metadata=_doc("resident reports"))
+    sensors: SensorChannel = field(default_factory=SensorChannel, metadata=_doc("sensors / AI video"))
+
+
+@dataclass(frozen=True)
+class ShiftConfig:
+    """A shift (班次): daily hours, on some weekdays."""
+
+    start: Clock = field(default=8.0, metadata=_doc("start time of day", "h"))
+    end: Clock = field(default=17.0, metadata=_doc("end time of day (earlier than start: ends next day)", "h"))
+    days: list[Weekday] = field(
+        default_factory=lambda: list(WEEKDAYS), metadata=_doc("weekdays the shift runs (day 0 is a Monday)"),
+    )
+
+    def _check(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.start == self.end:
+            problems.append(("end", "a shift must have a positive length (start == end)"))
+        if not self.days:
+            problems.append(("days", "expected at least one weekday"))
+        return problems
+
+
+@dataclass(frozen=True)
+class WorkersConfig:
+    """Grid workers (网格员)."""
+
+    per_grid: float = field(
+        default=1.0,
+        metadata=_doc("workers per grid on each shift: a whole number, or a share below 1 "
+                      "(0.5: each worker covers two neighbouring grids)", gt=0),
+    )
+    shifts: list[ShiftConfig] = field(
+        default_factory=lambda: [ShiftConfig()], metadata=_doc("shifts; each shift has its own workers"),
+    )
+    speed_kmh: float = field(default=4.0, metadata=_doc("walking speed", "km/h", gt=0))
+    dwell: Duration = field(default=2 / 60, metadata=_doc("time spent at each patrol point", "h"))
+    route: str = field(
+        default="fixed_cycle",
+        metadata=_doc("patrol route strategy: fixed_cycle, random_walk, hotspot (or a registered one)"),
+    )
+    categories: list[str] | None = field(
+        default=None, metadata=_doc("categories the workers can handle (default: all)"),
+    )
+
+    def _check(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.per_grid > 1 and self.per_grid != int(self.per_grid):
+            problems.append(("per_grid", f"expected a whole number or a share below 1, got {self.per_grid}"))
+        if not self.shifts:
+            problems.append(("shifts", "expected at least one shift"))
+        from govsim.policies.routes import ROUTES
+
+        if self.route not in ROUTES:
+            problems.append(("route", _unknown_name(self.route, ROUTES)))
+        return problems
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario: the district, its issues, its workers, channels and dispatch policy."""
+
+    categories: dict[str, CategoryConfig] = field(metadata=_doc("issue categories by name"))
+    name: str = field(default="scenario", metadata=_doc("short name used in tables and reports"))
+    description: str = field(default="", metadata=_doc("free text"))
+    horizon: Duration = field(default=30 * 24.0, metadata=_doc("simulated time", "h"))
+    warmup: Duration = field(default=0.0, metadata=_doc("initial period excluded from metrics", "h"))
+    seed: int | None = field(default=None, metadata=_doc("default seed (the CLI's --seed wins)", ge=0))
+    territory: TerritoryConfig = field(default_factory=TerritoryConfig, metadata=_doc("the district"))
+    workers: WorkersConfig = field(default_factory=WorkersConfig, metadata=_doc("grid workers"))
+    channels: ChannelsConfig = field(default_factory=ChannelsConfig, metadata=_doc("discovery channels"))
+    policy: str = field(default="traditional_patrol", metadata=_doc("dispatch policy name"))
+    policies: dict[str, dict[str, Any]] = field(
+        default_factory=dict, metadata=_doc("parameters per policy name (see docs/policies.md)"),
+    )
+    source: str | None = field(default=None, metadata={"internal": True})
+    raw: dict[str, Any] | None = field(default=None, metadata={"internal": True})
+
+    def _check(self) -> list[tuple[str, str]]:
+        from govsim.policies import POLICIES
+        from govsim.scenario.convert import build
+        from govsim.scenario.errors import ScenarioError
+
+        problems: list[tuple[str, str]] = []
+        if self.horizon <= 0:
+            problems.append(("horizon", "expected a positive duration"))
+        if self.warmup >= self.horizon:
+            problems.append(("warmup", "the warm-up must be shorter than the horizon"))
+        if not self.categories:
+            problems.append(("categories", "expected at least one category"))
+        if self.policy not in POLICIES:
+            problems.append(("policy", _unknown_name(self.policy, POLICIES)))
+        for name, params in self.policies.items():
+            if name not in POLICIES:
+                problems.append((f"policies.{name}", _unknown_name(name, POLICIES)))
+                continue
+            try:
+                build(POLICIES[name].Params, params)
+            except ScenarioError as err:
+                for p in err.problems:
+                    problems.append((f"policies.{name}" + (f".{p.path}" if p.path else ""), p.message))
+        if self.workers.categories is not None:
+            for i, cat in enumerate(self.workers.categories):
+                if cat not in self.categories:
+                    problems.append((f"workers.categories[{i}]", _unknown_name(cat, self.categories)))
+        area_types = set(self.territory.area_types)
+        if self.territory.grids is not None:
+            area_types |= {g.area_type for g in self.territory.grids}
+        for cname, cat in self.categories.items():
+            for area in cat.area_multipliers:
+                if area not in area_types:
+                    problems.append((f"categories.{cname}.area_multipliers.{area}",
+                                     _unknown_name(area, sorted(area_types), "area type")))
+        return problems
+
+    def policy_params(self, name: str | None = None) -> Any:
+        """The validated parameters of policy ``name`` (default: the scenario's policy)."""
+        from govsim.policies import POLICIES
+        from govsim.scenario.convert import build
+
+        name = name or self.policy
+        return build(POLICIES[name].Params, self.policies.get(name, {}), path=f"policies.{name}")
+
+
+def _unknown_name(name: str, known: Any, what: str = "name") -> str:
+    import difflib
+
+    known = sorted(known)
+    msg = f"unknown {what} {name!r}; known: {', '.join(known)}"
+    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+    if close:
+        msg += f" (did you mean {close[0]!r}?)"
+    return msg

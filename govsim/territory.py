@@ -1,0 +1,246 @@
+"""Territory (辖区): district → street (街道) → community (社区) → grid (网格) → patrol point.
+
+Grids are squares with patrol points (buildings, blocks) laid out on a small
+lattice inside them, numbered in serpentine order so that walking the points in
+order is a short tour. Everything is stored as flat arrays indexed by grid or
+point id; travel time is distance / speed.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+if TYPE_CHECKING:
+    from govsim.scenario.schema import GridRow, TerritoryConfig
+
+
+@dataclass
+class Territory:
+    """Grids and patrol points of a district, as arrays."""
+
+    grid_names: list[str]
+    grid_x: np.ndarray  # centre, metres
+    grid_y: np.ndarray
+    grid_edge: np.ndarray  # metres
+    grid_households: np.ndarray
+    grid_area: np.ndarray  # index into area_types
+    area_types: list[str]
+    grid_community: np.ndarray  # index into communities
+    communities: list[str]
+    grid_street: np.ndarray  # index into streets
+    streets: list[str]
+    point_x: np.ndarray
+    point_y: np.ndarray
+    point_grid: np.ndarray
+    point_weight: np.ndarray  # relative issue intensity (hotspots)
+    grid_first_point: np.ndarray  # points of grid g are grid_first_point[g] : grid_first_point[g + 1]
+    metric: str = "manhattan"
+
+    def __post_init__(self) -> None:
+        # Python lists: scalar access from the hot path is several times faster than numpy's.
+        self._px = self.point_x.tolist()
+        self._py = self.point_y.tolist()
+        self._pgrid = self.point_grid.tolist()
+        self._manhattan = self.metric == "manhattan"
+        self._tree: cKDTree | None = None
+        self._near: dict[tuple[int, float], list[tuple[float, int]]] = {}
+        # Largest distance from any position inside a grid to that grid's centre.
+        half = float(self.grid_edge.max()) / 2
+        self.centre_slack = 2 * half if self._manhattan else math.sqrt(2) * half
+
+    # --- sizes ------------------------------------------------------------------
+    @property
+    def n_grids(self) -> int:
+        return len(self.grid_names)
+
+    @property
+    def n_points(self) -> int:
+        return len(self.point_x)
+
+    def grid_points(self, grid: int) -> range:
+        """Ids of the patrol points of ``grid``, in tour order."""
+        return range(int(self.grid_first_point[grid]), int(self.grid_first_point[grid + 1]))
+
+    def grid_of_point(self, point: int) -> int:
+        return self._pgrid[point]
+
+    # --- distances ------------------------------------------------------------------
+    def distance(self, a: int, b: int) -> float:
+        """Distance in metres between patrol points ``a`` and ``b``."""
+        dx = self._px[a] - self._px[b]
+        dy = self._py[a] - self._py[b]
+        if self._manhattan:
+            return abs(dx) + abs(dy)
+        return math.hypot(dx, dy)
+
+    def grids_near(self, grid: int, radius_m: float) -> list[tuple[float, int]]:
+        """``(centre distance, grid)`` of grids whose centre lies within ``radius_m`` of
+        ``grid``'s centre, nearest first (cached; a KD-tree query, never a full scan)."""
+        key = (grid, radius_m)
+        found = self._near.get(key)
+        if found is None:
+            if self._tree is None:
+                self._tree = cKDTree(np.column_stack([self.grid_x, self.grid_y]))
+            p = 1 if self._manhattan else 2
+            centre = (self.grid_x[grid], self.grid_y[grid])
+            idx = self._tree.query_ball_point(centre, r=radius_m, p=p)
+            d = self._centre_distances(grid, np.asarray(idx, dtype=np.intp))
+            order = np.lexsort((idx, d))
+            found = [(float(d[i]), int(idx[i])) for i in order]
+            self._near[key] = found
+        return found
+
+    def _centre_distances(self, grid: int, others: np.ndarray) -> np.ndarray:
+        dx = np.abs(self.grid_x[others] - self.grid_x[grid])
+        dy = np.abs(self.grid_y[others] - self.grid_y[grid])
+        return dx + dy if self._manhattan else np.hypot(dx, dy)
+
+    # --- construction -----------------------------------------------------------------
+    @classmethod
+    def from_config(
+        cls, cfg: TerritoryConfig, rng: np.random.Generator, base_dir: Path | None = None
+    ) -> Territory:
+        """Build the district of a scenario; ``rng`` draws households, area types and hotspots."""
+        if cfg.grids_csv is not None:
+            rows = read_grids_csv(Path(base_dir or ".") / cfg.grids_csv)
+            return cls._from_rows(cfg, rows, rng)
+        if cfg.grids is not None:
+            return cls._from_rows(cfg, list(cfg.grids), rng)
+        return cls._from_layout(cfg, rng)
+
+    @classmethod
+    def _from_layout(cls, cfg: TerritoryConfig, rng: np.random.Generator) -> Territory:
+        n = cfg.rows * cfg.cols
+        r, c = np.divmod(np.arange(n), cfg.cols)
+        x = (c + 0.5) * cfg.edge_m
+        y = (r + 0.5) * cfg.edge_m
+        households = np.maximum(np.round(cfg.households.sample(rng, n)), 0.0)
+        area_names = list(cfg.area_types)
+        shares = np.array([cfg.area_types[a] for a in area_names], dtype=float)
+        area = rng.choice(len(area_names), size=n, p=shares / shares.sum())
+        cr, cc = cfg.community_size
+        sr, sc = cfg.street_size
+        comm_cols = -(-cfg.cols // cc)
+        comm_r, comm_c = r // cr, c // cc
+        community = comm_r * comm_cols + comm_c
+        street_cols = -(-comm_cols // sc)
+        street = (comm_r // sr) * street_cols + comm_c // sc
+        return cls._assemble(
+            cfg, rng,
+            names=[f"g{i}" for i in range(n)], x=x, y=y,
+            edge=np.full(n, float(cfg.edge_m)), households=households,
+            area=area, area_names=area_names,
+            community=community, communities=None,
+            street=street, streets=None,
+            points=np.full(n, cfg.points_per_grid),
+        )
+
+    @classmethod
+    def _from_rows(cls, cfg: TerritoryConfig, rows: list[GridRow], rng: np.random.Generator) -> Territory:
+        n = len(rows)
+        if n == 0:
+            raise ValueError("the district has no grids")
+        area_names = list(dict.fromkeys([*cfg.area_types, *(g.area_type for g in rows)]))
+        comm_names = [g.community or f"c{i}" for i, g in enumerate(rows)]
+        street_names = [g.street or "s0" for g in rows]
+        communities = list(dict.fromkeys(comm_names))
+        streets = list(dict.fromkeys(street_names))
+        return cls._assemble(
+            cfg, rng,
+            names=[g.name or f"g{i}" for i, g in enumerate(rows)],
+            x=np.array([g.x_m for g in rows], dtype=float),
+            y=np.array([g.y_m for g in rows], dtype=float),
+            edge=np.array([g.edge_m or cfg.edge_m for g in rows], dtype=float),
+            households=np.array([g.households for g in rows], dtype=float),
+            area=np.array([area_names.index(g.area_type) for g in rows]),
+            area_names=area_names,
+            community=np.array([communities.index(s) for s in comm_names]), communities=communities,
+            street=np.array([streets.index(s) for s in street_names]), streets=streets,
+            points=np.array([g.points or cfg.points_per_grid for g in rows]),
+        )
+
+    @classmethod
+    def _assemble(
+        cls, cfg: TerritoryConfig, rng: np.random.Generator, *, names: list[str], x: np.ndarray,
+        y: np.ndarray, edge: np.ndarray, households: np.ndarray, area: np.ndarray,
+        area_names: list[str], community: np.ndarray, communities: list[str] | None,
+        street: np.ndarray, streets: list[str] | None, points: np.ndarray,
+    ) -> Territory:
+        px, py, pg = [], [], []
+        for g in range(len(names)):
+            ox, oy = lattice(int(points[g]), float(edge[g]))
+            px.append(x[g] + ox)
+            py.append(y[g] + oy)
+            pg.append(np.full(len(ox), g))
+        first = np.concatenate([[0], np.cumsum(points)]).astype(np.int64)
+        n_points = int(first[-1])
+        weight = np.maximum(np.asarray(cfg.point_weight.sample(rng, n_points), dtype=float), 0.0)
+        if communities is None:
+            communities = [f"c{i}" for i in range(int(community.max()) + 1)]
+        if streets is None:
+            streets = [f"s{i}" for i in range(int(street.max()) + 1)]
+        return cls(
+            grid_names=list(names), grid_x=np.asarray(x, float), grid_y=np.asarray(y, float),
+            grid_edge=np.asarray(edge, float), grid_households=np.asarray(households, float),
+            grid_area=np.asarray(area, np.int64), area_types=area_names,
+            grid_community=np.asarray(community, np.int64), communities=communities,
+            grid_street=np.asarray(street, np.int64), streets=streets,
+            point_x=np.concatenate(px), point_y=np.concatenate(py),
+            point_grid=np.concatenate(pg).astype(np.int64), point_weight=weight,
+            grid_first_point=first, metric=cfg.distance,
+        )
+
+
+def lattice(n: int, edge: float) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets from the grid centre of ``n`` points on a near-square lattice, in
+    serpentine (boustrophedon) order, so that visiting them in order is a short tour."""
+    k = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / k)
+    xs, ys = [], []
+    for i in range(n):
+        r, c = divmod(i, k)
+        if r % 2:
+            c = k - 1 - c
+        xs.append((c + 0.5) * edge / k - edge / 2)
+        ys.append((r + 0.5) * edge / rows - edge / 2)
+    return np.array(xs), np.array(ys)
+
+
+def read_grids_csv(path: Path) -> list[GridRow]:
+    """Read a district table (one grid per row) into :class:`GridRow` records, validated
+    like the rest of a scenario (errors name the file, the row and the column)."""
+    from govsim.scenario.convert import build
+    from govsim.scenario.errors import Problem, ScenarioError
+    from govsim.scenario.schema import GridRow
+
+    if not path.is_file():
+        raise ScenarioError([Problem("territory.grids_csv", f"file not found: {path}")], str(path))
+    with path.open(newline="", encoding="utf-8") as fh:
+        records = list(csv.DictReader(fh))
+    rows, problems = [], []
+    for i, rec in enumerate(records):
+        data = {k.strip(): _csv_value(v) for k, v in rec.items() if k is not None and v not in (None, "")}
+        try:
+            rows.append(build(GridRow, data, path=f"row {i + 2}"))
+        except ScenarioError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise ScenarioError(problems, str(path))
+    return rows
+
+
+def _csv_value(text: str) -> object:
+    text = text.strip()
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return text
