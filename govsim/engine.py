@@ -27,6 +27,7 @@ from govsim.policies.board import WorkBoard
 from govsim.records import Recorder
 from govsim.result import Result
 from govsim.rng import RandomStreams, UniformBuffer
+from govsim.scenario.errors import ScenarioError
 from govsim.scenario.schema import WEEKDAYS, Scenario
 from govsim.territory import Territory
 
@@ -52,8 +53,11 @@ class Simulation:
         for w in self.workers:
             self.patrol.add_worker(w)
         self.policy = POLICIES[scenario.policy](self, scenario.policy_params())
-        self.sensor_grids = place_sensors(scenario.channels.sensors, self.territory,
-                                          self.streams.stream("sensors/placement"))
+        try:
+            self.sensor_grids = place_sensors(scenario.channels.sensors, self.territory,
+                                              self.streams.stream("sensors/placement"))
+        except ScenarioError as err:
+            raise err.with_source(scenario.source) from None
         self.plan = IssuePlan.draw(self.territory, self.categories, scenario.channels,
                                    self.sensor_grids, self.horizon, self.streams)
         Residents(self, self.plan)
@@ -72,7 +76,10 @@ class Simulation:
                 points = [p for g in grids for p in terr.grid_points(g)]
                 wid = len(workers)
                 rng = self.streams.stream(f"routes/{wid}")
-                route = route_factory(terr, points, cfg.speed_kmh, cfg.dwell, rng)
+                try:
+                    route = route_factory(terr, points, cfg.speed_kmh, cfg.dwell, rng)
+                except ValueError as err:
+                    raise ScenarioError.single("workers", str(err), self.scenario.source) from None
                 start_k = phase * len(points) // n_phases
                 workers.append(GridWorker(self, wid, grids, shift, s, route, start_k, cfg.speed_kmh, skills))
         return workers

@@ -362,6 +362,15 @@ def test_check_is_called_with_full_paths() -> None:
     assert msgs == {"categories.forbidden": "this name is reserved"}
 
 
+def test_parent_check_still_runs_when_a_child_check_fails() -> None:
+    msgs = messages(Toy, {"categories": {"forbidden": {"rate": 1}},
+                          "workers": {"shifts": [{"start": "09:00", "end": "09:00"}]}})
+    assert msgs == {
+        "workers.shifts[0].end": "a shift must have a positive length",
+        "categories.forbidden": "this name is reserved",
+    }
+
+
 def test_check_not_called_when_fields_have_errors() -> None:
     calls = []
 

@@ -29,8 +29,10 @@ def place_sensors(cfg: SensorChannel, territory: Territory, rng: np.random.Gener
     if cfg.grid_ids is not None:
         bad = [g for g in cfg.grid_ids if not 0 <= g < territory.n_grids]
         if bad:
-            raise ValueError(f"channels.sensors.grid_ids: no such grid {bad[0]} "
-                             f"(the district has grids 0..{territory.n_grids - 1})")
+            from govsim.scenario.errors import ScenarioError
+
+            raise ScenarioError.single("channels.sensors.grid_ids", f"no such grid {bad[0]} "
+                                       f"(the district has grids 0..{territory.n_grids - 1})")
         return np.unique(np.asarray(cfg.grid_ids, dtype=np.int64))
     k = int(round(cfg.coverage * territory.n_grids))
     return np.sort(rng.permutation(territory.n_grids)[:k])

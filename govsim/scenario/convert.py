@@ -393,13 +393,22 @@ def _expected(tp: Any) -> str:
 
 
 class _Ctx:
-    __slots__ = ("problems",)
+    """Collects problems; ``hard`` counts those that prevent building a node.
+
+    Problems found by ``_check`` are "soft": the node exists, so its parents
+    are still built and their own ``_check`` still runs (to report everything).
+    """
+
+    __slots__ = ("problems", "hard")
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.hard = 0
 
-    def add(self, path: str, message: str) -> None:
+    def add(self, path: str, message: str, *, soft: bool = False) -> None:
         self.problems.append(Problem(path, message))
+        if not soft:
+            self.hard += 1
 
 
 def build(cls: type, data: Any, *, path: str = "", source: str | None = None) -> Any:
@@ -413,9 +422,8 @@ def build(cls: type, data: Any, *, path: str = "", source: str | None = None) ->
         raise TypeError(f"build() needs a dataclass type, got {cls!r}")
     ctx = _Ctx()
     result = _convert(cls, data, path, {}, ctx)
-    if ctx.problems:
+    if ctx.problems or result is _INVALID:
         raise ScenarioError(ctx.problems, source)
-    assert result is not _INVALID
     return result
 
 
@@ -731,7 +739,7 @@ def _convert_dataclass(cls: type, value: Any, path: str, ctx: _Ctx) -> Any:
         keys = ", ".join(names) if names else "(none)"
         ctx.add(path, f"expected a mapping with keys {keys}, got {_got(value)}")
         return _INVALID
-    start = len(ctx.problems)
+    hard_start, start = ctx.hard, len(ctx.problems)
     known = set(names)
     suggested: set[str] = set()
     for key in value:
@@ -750,10 +758,7 @@ def _convert_dataclass(cls: type, value: Any, path: str, ctx: _Ctx) -> Any:
                 kwargs[spec.name] = result
         elif spec.required and spec.name not in suggested:
             ctx.add(item_path, "missing required key")
-    if len(ctx.problems) > start:
-        return _INVALID
-    missing = [s.name for s in specs if s.required and s.name not in kwargs]
-    if missing:  # only reported as misspelt keys above
+    if ctx.hard > hard_start:
         return _INVALID
     try:
         instance = cls(**kwargs)
@@ -762,18 +767,21 @@ def _convert_dataclass(cls: type, value: Any, path: str, ctx: _Ctx) -> Any:
         return _INVALID
     check = getattr(instance, "_check", None)
     if callable(check):
+        earlier = len(ctx.problems) > start  # a descendant's _check failed
         try:
             found = check() or []
         except ValueError as exc:
             found = [("", str(exc))]
+        except Exception:
+            if not earlier:
+                raise
+            found = []  # the check tripped over a descendant's reported problem
         for item in found:
             if isinstance(item, Problem):
                 sub, message = item.path, item.message
             else:
                 sub, message = item
-            ctx.add(_join_sub(path, sub), message)
-        if len(ctx.problems) > start:
-            return _INVALID
+            ctx.add(_join_sub(path, sub), message, soft=True)
     return instance
 
 

@@ -47,6 +47,12 @@ _MAX_NODES = 1_000_000  # guards against alias bombs
 _STR_TAG = "tag:yaml.org,2002:str"
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_YAML_HINTS = (
+    ("'\\t'", "use spaces, not tabs, to indent"),
+    ("expected <block end>", "check the indentation"),
+    ("mapping values are not allowed", "quote a value that contains ': ', or check the indentation"),
+    ("found undefined alias", "define the anchor (&name) before using it (*name)"),
+)
 _SEGMENT = re.compile(r"([^.\[\]=\s][^.\[\]=]*?)?((?:\[\d+\])*)")
 
 
@@ -189,6 +195,10 @@ def _yaml_error_message(exc: yaml.YAMLError) -> str:
         message = f"invalid YAML at {where}: {problem}"
         if exc.context and exc.problem and exc.context_mark is not None and exc.context_mark is not mark:
             message += f" ({exc.context} at line {exc.context_mark.line + 1})"
+        for needle, hint in _YAML_HINTS:
+            if needle in problem:
+                message += f"; {hint}"
+                break
         return message
     return f"invalid YAML: {exc}"
 
@@ -361,9 +371,12 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
         last = nxt is None
         if isinstance(seg, int):
             if not isinstance(target, list):
-                raise ValueError(f"cannot index {walked!r} with [{seg}]: it is {_describe_value(target)}, not a list")
+                raise ValueError(f"cannot set {key!r}: {walked!r} is {_describe_value(target)}, not a list")
             if seg >= len(target):
-                raise ValueError(f"index [{seg}] out of range: {walked!r} has {len(target)} item(s)")
+                raise ValueError(
+                    f"cannot set {key!r}: index [{seg}] is out of range ({walked!r} has {len(target)} "
+                    f"item{'s' if len(target) != 1 else ''})"
+                )
             if last:
                 target[seg] = value
                 return
@@ -378,7 +391,7 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
                 target[seg] = {}
             walked = f"{walked}.{seg}" if walked else seg
             if seg not in target:
-                raise ValueError(f"cannot index {walked!r}: no such key")
+                raise ValueError(f"cannot set {key!r}: {walked!r} is not set, so it has no list items")
         target = target[seg]
 
 
