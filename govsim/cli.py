@@ -101,10 +101,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
-    from govsim.scenario.convert import reference_markdown
-    from govsim.scenario.schema import Scenario
+    from govsim.scenario.reference import scenario_reference
 
-    print(reference_markdown(Scenario))
+    print(scenario_reference(), end="")
     return 0
 
 

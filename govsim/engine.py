@@ -9,6 +9,7 @@ or escalates while it waits. :func:`run` is the entry point.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -171,9 +172,11 @@ def run(scenario: Scenario | str | Path | dict, seed: int | None = None,
     """
     from govsim.scenario import load_scenario
 
-    if not isinstance(scenario, Scenario) or overrides:
-        scenario = load_scenario(scenario if not isinstance(scenario, Scenario) else scenario.raw,
-                                 overrides=overrides)
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, overrides=overrides)
+    elif overrides:
+        source = scenario.source
+        scenario = dataclasses.replace(load_scenario(scenario.raw, overrides=overrides), source=source)
     if seed is None:
         seed = scenario.seed if scenario.seed is not None else 0
     return Simulation(scenario, seed).run()

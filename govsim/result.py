@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from govsim.engine import Simulation
     from govsim.policies.routes import PatrolRoute
     from govsim.scenario.schema import Scenario
+    from govsim.territory import Territory
 
 ISSUE_COLUMNS = (
     "issue_id", "category", "grid", "community", "street", "point", "priority", "initial_priority",
@@ -65,8 +66,8 @@ class Result:
     def from_simulation(cls, sim: Simulation) -> Result:
         terr = sim.territory
         cat_names = sim.categories.names
-        issues = _issue_table(sim.issues, cat_names, terr.grid_community, terr.grid_street)
-        alarms = _issue_table(sim.false_alarms, cat_names, terr.grid_community, terr.grid_street)
+        issues = _issue_table(sim.issues, cat_names, terr)
+        alarms = _issue_table(sim.false_alarms, cat_names, terr)
         alarms = alarms[["issue_id", "grid", "point", "created_at", "assigned_at", "arrived_at",
                          "resolved_at", "handler", "status"]].rename(columns={"issue_id": "alarm_id"})
         seg = sim.records.segments()
@@ -201,8 +202,7 @@ class Result:
                 f"horizon={self.horizon:g}h)")
 
 
-def _issue_table(issues: list[Issue], cat_names: list[str], grid_community: np.ndarray,
-                 grid_street: np.ndarray) -> pd.DataFrame:
+def _issue_table(issues: list[Issue], cat_names: list[str], terr: Territory) -> pd.DataFrame:
     cols: dict[str, Any] = {}
     for name in ISSUE_COLUMNS:
         attr = {"issue_id": "id"}.get(name, name)
@@ -211,8 +211,8 @@ def _issue_table(issues: list[Issue], cat_names: list[str], grid_community: np.n
         cols[name] = [getattr(i, attr) for i in issues]
     df = pd.DataFrame(cols)
     grid = df["grid"].to_numpy(dtype=np.int64)
-    df.insert(3, "community", grid_community[grid] if len(grid) else np.empty(0, np.int64))
-    df.insert(4, "street", grid_street[grid] if len(grid) else np.empty(0, np.int64))
+    df.insert(3, "community", pd.Categorical.from_codes(terr.grid_community[grid], terr.communities))
+    df.insert(4, "street", pd.Categorical.from_codes(terr.grid_street[grid], terr.streets))
     codes = df["category"].to_numpy(dtype=np.int64)
     df["category"] = pd.Categorical.from_codes(np.where(codes < 0, -1, codes), categories=cat_names)
     for c in ("grid", "point", "priority", "initial_priority", "handler"):

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Optional
 
 import pytest
 
-from govsim.distributions import Distribution, Exponential, Fixed, LogNormal
+from govsim.distributions import Exponential, Fixed, LogNormal
 from govsim.scenario.convert import (
     Clock,
     Dist,

@@ -328,7 +328,7 @@ def test_override_invalid_walk() -> None:
     err = info.value
     assert err.source == "--set"
     assert [p.path for p in err.problems] == ["name.first", "workers.shifts[3].start", "workers.shifts.x"]
-    assert err.problems[0].message == "cannot set 'name.first': 'name' is 'x' (str), not a mapping"
+    assert err.problems[0].message == "'name' is 'x' (str), not a mapping"
     assert "out of range" in err.problems[1].message
     assert "not a mapping" in err.problems[2].message
 

@@ -162,12 +162,11 @@ def scenario_hash(raw: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------- files
 
 
-def _load_file(name: str, chain: list[str]) -> dict[str, Any]:
-    """Read file ``name`` and resolve its ``extends``; ``chain`` holds the real paths being loaded."""
+def _load_file(name: str, chain: list[tuple[str, str]]) -> dict[str, Any]:
+    """Read file ``name`` and resolve its ``extends``; ``chain`` holds the (real path, name) being loaded."""
     text = _read_text(name)
     data = _parse_yaml(text, name)
-    real = os.path.realpath(name)
-    return _resolve_extends(data, name, Path(name).parent, chain + [real])
+    return _resolve_extends(data, name, Path(name).parent, chain + [(os.path.realpath(name), name)])
 
 
 def _read_text(name: str) -> str:
@@ -301,7 +300,9 @@ def _restore_text(data: Any, path: tuple[Any, ...], text: str) -> None:
         return
 
 
-def _resolve_extends(data: dict[str, Any], name: str, base_dir: Path, chain: list[str]) -> dict[str, Any]:
+def _resolve_extends(
+    data: dict[str, Any], name: str, base_dir: Path, chain: list[tuple[str, str]]
+) -> dict[str, Any]:
     if "extends" not in data:
         return data
     data = dict(data)
@@ -319,8 +320,9 @@ def _resolve_extends(data: dict[str, Any], name: str, base_dir: Path, chain: lis
         key = "extends" if len(parents) == 1 else f"extends[{i}]"
         parent_name = parent if os.path.isabs(parent) else os.path.normpath(os.path.join(base_dir, parent))
         real = os.path.realpath(parent_name)
-        if real in chain:
-            names = [os.path.relpath(p) for p in chain[chain.index(real):]] + [os.path.relpath(real)]
+        reals = [r for r, _ in chain]
+        if real in reals:
+            names = [n for _, n in chain[reals.index(real):]] + [parent_name]
             raise ScenarioError.single(key, "circular extends: " + " -> ".join(names), name)
         if not os.path.exists(parent_name):
             raise ScenarioError.single(key, f"file not found: {parent_name}", name)
@@ -358,6 +360,8 @@ def _split_key(key: str) -> list[str | int]:
 def _describe_value(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
     if value is None:
         return "null"
     return f"{value!r} ({type(value).__name__})"
@@ -371,10 +375,10 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
         last = nxt is None
         if isinstance(seg, int):
             if not isinstance(target, list):
-                raise ValueError(f"cannot set {key!r}: {walked!r} is {_describe_value(target)}, not a list")
+                raise ValueError(f"{walked!r} is {_describe_value(target)}, not a list")
             if seg >= len(target):
                 raise ValueError(
-                    f"cannot set {key!r}: index [{seg}] is out of range ({walked!r} has {len(target)} "
+                    f"index [{seg}] is out of range ({walked!r} has {len(target)} "
                     f"item{'s' if len(target) != 1 else ''})"
                 )
             if last:
@@ -383,7 +387,7 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
             walked += f"[{seg}]"
         else:
             if not isinstance(target, dict):
-                raise ValueError(f"cannot set {key!r}: {walked!r} is {_describe_value(target)}, not a mapping")
+                raise ValueError(f"{walked!r} is {_describe_value(target)}, not a mapping")
             if last:
                 target[seg] = value
                 return
@@ -391,7 +395,7 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
                 target[seg] = {}
             walked = f"{walked}.{seg}" if walked else seg
             if seg not in target:
-                raise ValueError(f"cannot set {key!r}: {walked!r} is not set, so it has no list items")
+                raise ValueError(f"{walked!r} is not set, so it has no list items")
         target = target[seg]
 
 

@@ -1,0 +1,50 @@
+"""The documentation's Python examples run, and the generated reference is current."""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+
+
+def python_blocks(path: Path) -> list[str]:
+    return FENCE.findall(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", [p for p in DOC_FILES if python_blocks(p)],
+                         ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_python_examples_run(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ```python block of a page runs, in order, in one module namespace, from the repo
+    root. Policies or routes an example registers are unregistered afterwards."""
+    from govsim.policies import POLICIES, ROUTES
+
+    monkeypatch.chdir(ROOT)
+    module = types.ModuleType(f"govsim_doc_{path.stem.replace('-', '_')}")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    saved = dict(POLICIES), dict(ROUTES)
+    try:
+        for i, block in enumerate(python_blocks(path)):
+            code = compile(block, f"{path.name}[block {i}]", "exec")
+            exec(code, module.__dict__)  # noqa: S102 - our own documentation
+    finally:
+        for registry, before in zip((POLICIES, ROUTES), saved):
+            registry.clear()
+            registry.update(before)
+
+
+def test_scenario_reference_is_current() -> None:
+    from govsim.scenario.reference import scenario_reference
+
+    committed = (ROOT / "docs" / "scenario-reference.md").read_text(encoding="utf-8")
+    assert committed == scenario_reference(), (
+        "docs/scenario-reference.md is stale: run `govsim reference > docs/scenario-reference.md`")
