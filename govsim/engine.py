@@ -18,9 +18,12 @@ from typing import Any
 import numpy as np
 import simpy
 
+from govsim.agents.departments import Departments
+from govsim.agents.mediation import MediationLadder
 from govsim.agents.patrol import PatrolWatch
 from govsim.agents.residents import IssuePlan, Residents
 from govsim.agents.sensors import FalseAlarms, place_sensors
+from govsim.agents.stations import ServiceStation
 from govsim.agents.workers import GridWorker, Shift
 from govsim.issues import CategoryTable, Issue, Status
 from govsim.policies import POLICIES, ROUTES
@@ -48,11 +51,14 @@ class Simulation:
         self.records = Recorder()
         self.issues: list[Issue] = []
         self.false_alarms: list[Issue] = []
+        self.stations: list[ServiceStation] = []
         self.board = WorkBoard(self)
         self.patrol = PatrolWatch(self)
         self.workers = self._hire_workers()
         for w in self.workers:
             self.patrol.add_worker(w)
+        self.departments = Departments(self)
+        self.ladder = MediationLadder(self)
         self.policy = POLICIES[scenario.policy](self, scenario.policy_params())
         try:
             self.sensor_grids = place_sensors(scenario.channels.sensors, self.territory,
@@ -68,7 +74,8 @@ class Simulation:
     def _hire_workers(self) -> list[GridWorker]:
         cfg = self.scenario.workers
         terr = self.territory
-        skills = [cfg.categories is None or name in cfg.categories for name in self.categories.names]
+        skills = [(cfg.categories is None or name in cfg.categories) and dept is None
+                  for name, dept in zip(self.categories.names, self.categories.department)]
         route_factory = ROUTES[cfg.route]
         workers: list[GridWorker] = []
         for s, shift_cfg in enumerate(cfg.shifts):
@@ -90,6 +97,12 @@ class Simulation:
         """Call ``fn(*args)`` after ``delay`` hours of simulated time."""
         ev = self.env.timeout(delay)
         ev.callbacks.append(lambda _ev: fn(*args))
+
+    def add_station(self, **kwargs: Any) -> ServiceStation:
+        """Create a service station (room, department, call centre); see :class:`ServiceStation`."""
+        station = ServiceStation(self, len(self.stations), **kwargs)
+        self.stations.append(station)
+        return station
 
     def uniform(self, name: str) -> UniformBuffer:
         """A fast source of Uniform(0, 1) draws from stream ``name``."""
@@ -120,9 +133,30 @@ class Simulation:
         issue.status = Status.IN_PROGRESS
         issue.arrived_at = self.env.now
 
-    def resolve(self, issue: Issue, worker: GridWorker) -> None:
+    def finish_on_site(self, issue: Issue, worker: GridWorker) -> None:
+        """``worker`` is done on site: the issue is handled or, for a dispute, settled on the
+        spot (就地化解) or referred up the mediation ladder."""
+        p = self.categories.on_spot_success[issue.category] if issue.category >= 0 else None
+        if p is None:
+            self.settle(issue, None)
+            return
+        issue.path = "grid"
+        factor, floor = self.ladder.factor_and_floor(issue)
+        if floor == 0 and issue.dispute_u[0] < p * factor:
+            self.settle(issue, "grid")
+        else:
+            self.ladder.refer(issue, 0)
+
+    def settle(self, issue: Issue, level: str | None) -> None:
+        """The issue is resolved (a dispute: settled at ``level``)."""
         issue.status = Status.RESOLVED
         issue.resolved_at = issue.closed_at = self.env.now
+        issue.settled_level = level
+
+    def unsettled(self, issue: Issue) -> None:
+        """A dispute left the top of the ladder unsettled (passed to court)."""
+        issue.status = Status.UNSETTLED
+        issue.closed_at = self.env.now
 
     def _lapse(self, issue: Issue) -> None:
         if issue.status in Status.OPEN:
@@ -144,6 +178,8 @@ class Simulation:
         self.env.run(until=self.horizon)
         for w in self.workers:
             w.finish()
+        for station in self.stations:
+            station.close_books()
         return Result.from_simulation(self)
 
 

@@ -29,13 +29,15 @@ class Status:
     WAITING = "waiting"          # queued for a free worker
     ASSIGNED = "assigned"        # a worker is on the way
     IN_PROGRESS = "in_progress"  # a worker is handling it on site
-    RESOLVED = "resolved"
+    REFERRED = "referred"        # with a department, or on the mediation ladder
+    RESOLVED = "resolved"        # handled; for a dispute: settled (化解)
     LAPSED = "lapsed"            # went away before anyone took it on (vendor left, resolved itself)
+    UNSETTLED = "unsettled"      # a dispute not settled at the top of the ladder (passed to court)
 
     OPEN = (HIDDEN, REPORTED, WAITING)
-    ACTIVE = (ASSIGNED, IN_PROGRESS)
-    CLOSED = (RESOLVED, LAPSED)
-    ALL = (HIDDEN, REPORTED, WAITING, ASSIGNED, IN_PROGRESS, RESOLVED, LAPSED)
+    ACTIVE = (ASSIGNED, IN_PROGRESS, REFERRED)
+    CLOSED = (RESOLVED, LAPSED, UNSETTLED)
+    ALL = (HIDDEN, REPORTED, WAITING, ASSIGNED, IN_PROGRESS, REFERRED, RESOLVED, LAPSED, UNSETTLED)
 
 
 class Channel:
@@ -55,12 +57,13 @@ class Issue:
         "id", "category", "grid", "point", "priority", "initial_priority", "created_at",
         "deadline_at", "handling_time", "lapse_at", "false_alarm", "status", "discovered_at",
         "channel", "queued_at", "assigned_at", "arrived_at", "resolved_at", "closed_at",
-        "handler", "escalated_at", "queue_version",
+        "handler", "escalated_at", "queue_version", "dispute_u", "path", "settled_level", "department",
     )
 
     def __init__(
         self, id: int, category: int, grid: int, point: int, priority: int, created_at: float,
         deadline_at: float, handling_time: float, lapse_at: float = INF, false_alarm: bool = False,
+        dispute_u: tuple[float, ...] | None = None,
     ) -> None:
         self.id = id
         self.category = category  # index into the category table; -1 for a false alarm
@@ -84,6 +87,10 @@ class Issue:
         self.handler = -1
         self.escalated_at = NAN
         self.queue_version = 0
+        self.dispute_u = dispute_u  # a dispute's uniform draws: on the spot, then each ladder level
+        self.path = ""  # levels a dispute went through, e.g. "grid>community"
+        self.settled_level: str | None = None
+        self.department: str | None = None
 
     def __repr__(self) -> str:
         return (f"Issue({self.id}, cat={self.category}, grid={self.grid}, point={self.point}, "
@@ -109,6 +116,8 @@ class CategoryTable:
     report_delay: list[Distribution]
     sensor_prob: list[float]
     sensor_delay: list[Distribution]
+    on_spot_success: list[float | None]  # None: not a dispute
+    department: list[str | None]
 
     @property
     def n(self) -> int:
@@ -142,4 +151,7 @@ class CategoryTable:
             report_delay=[c.report.delay for c in cats.values()],
             sensor_prob=[c.sensor.prob for c in cats.values()],
             sensor_delay=[c.sensor.delay for c in cats.values()],
+            on_spot_success=[None if c.dispute is None else c.dispute.on_spot_success
+                             for c in cats.values()],
+            department=[c.department for c in cats.values()],
         )

@@ -24,7 +24,11 @@ SUMMARY_KEYS = (
     "resolution_time_mean", "resolution_time_p50", "resolution_time_p90",
     "on_time_rate", "point_coverage", "grid_coverage", "backlog_end", "hidden_end",
     "worker_utilisation", "n_false_alarms",
+    "n_disputes", "dispute_resolution_rate", "settled_grid_share", "settled_community_share",
+    "settled_street_share", "settled_district_share", "unsettled_share",
+    "mediation_wait_mean", "mediator_utilisation", "department_backlog_end",
 )
+LADDER_LEVELS = ("grid", "community", "street", "district")
 
 
 def _stats(values: pd.Series, prefix: str, quantiles: Iterable[int]) -> dict[str, float]:
@@ -116,3 +120,60 @@ def utilisation(hours: pd.DataFrame) -> float:
     """Pooled utilisation: all travel and handling hours over all worked hours."""
     worked = hours["worked_h"].sum()
     return float((hours["travel_h"].sum() + hours["handle_h"].sum()) / worked) if worked > 0 else math.nan
+
+
+def dispute_metrics(issues: pd.DataFrame, dispute_categories: list[str], warmup: float = 0.0) -> dict[str, float]:
+    """化解率 and where disputes were settled, over disputes created at or after ``warmup``."""
+    d = issues[(issues["created_at"] >= warmup) & issues["category"].isin(dispute_categories)]
+    n = len(d)
+    out: dict[str, float] = {"n_disputes": n}
+    share = (lambda mask: float(mask.mean())) if n else (lambda mask: math.nan)
+    out["dispute_resolution_rate"] = share(d["status"] == Status.RESOLVED)
+    for level in LADDER_LEVELS:
+        out[f"settled_{level}_share"] = share(d["settled_level"] == level)
+    out["unsettled_share"] = share(d["status"] == Status.UNSETTLED)
+    return out
+
+
+def station_table(sessions: pd.DataFrame, info: pd.DataFrame, groups: list[list], t0: float,
+                  t1: float) -> pd.DataFrame:
+    """Per-station waits and utilisation for jobs arriving in ``[t0, t1)`` (see Result.station_table).
+    Waits are over the jobs that started service; those still waiting at the end are counted in
+    ``n_waiting_end``."""
+    s = sessions[sessions["arrived"] >= t0]
+    g = s.groupby("station")
+    out = info.copy()
+    idx = out["station"]
+    out["n_arrived"] = idx.map(g.size()).fillna(0).astype(int)
+    out["n_turned_away"] = idx.map(g["turned_away"].sum()).fillna(0).astype(int)
+    served = s[s["started"].notna()]
+    gs = served.groupby("station")
+    out["n_served"] = idx.map(gs.size()).fillna(0).astype(int)
+    out["n_waiting_end"] = out["n_arrived"] - out["n_turned_away"] - out["n_served"]
+    out["wait_mean"] = idx.map(gs["wait"].mean())
+    out["wait_p90"] = idx.map(gs["wait"].quantile(0.9))
+    out["p_wait"] = idx.map(gs["wait"].apply(lambda w: float((w > 1e-12).mean())))
+    # busy server-hours inside [t0, t1), whatever the arrival time
+    started = sessions["started"].clip(lower=t0, upper=t1)
+    ended = sessions["ended"].fillna(t1).clip(lower=t0, upper=t1)
+    busy = (ended - started).where(~sessions["turned_away"], 0.0)
+    out["busy_h"] = idx.map(busy.groupby(sessions["station"]).sum()).fillna(0.0)
+    out["scheduled_h"] = [sum(gr.count * (gr.hours.hours_between(t0, t1) if gr.hours else t1 - t0)
+                              for gr in groups[i]) for i in idx]
+    out["utilisation"] = np.divide(out["busy_h"], out["scheduled_h"],
+                                   out=np.full(len(out), np.nan), where=out["scheduled_h"].to_numpy() > 0)
+    return out
+
+
+def station_metrics(stations: pd.DataFrame, issues: pd.DataFrame) -> dict[str, float]:
+    """Mediation waits and utilisation pooled over rooms; what departments still hold at the end."""
+    rooms = stations[stations["kind"] == "mediation"]
+    served = rooms["n_served"].sum()
+    wait = (rooms["wait_mean"].fillna(0) * rooms["n_served"]).sum() / served if served else math.nan
+    sched = rooms["scheduled_h"].sum()
+    return {
+        "mediation_wait_mean": float(wait),
+        "mediator_utilisation": float(rooms["busy_h"].sum() / sched) if sched > 0 else math.nan,
+        "department_backlog_end": int(((issues["status"] == Status.REFERRED)
+                                       & issues["department"].notna()).sum()),
+    }

@@ -12,7 +12,7 @@ import numpy as np
 
 
 class Recorder:
-    """Patrol segments and worker time use, as columns of typed arrays."""
+    """Patrol segments, worker time use and station visits, as columns of typed arrays."""
 
     def __init__(self) -> None:
         self.seg_worker = array("l")
@@ -24,6 +24,11 @@ class Recorder:
         self.use_state = array("b")
         self.use_start = array("d")
         self.use_end = array("d")
+        self.visit_station = array("l")
+        self.visit_issue = array("q")
+        self.visit_arrived = array("d")
+        self.visit_started = array("d")
+        self.visit_ended = array("d")
 
     def patrol_segment(self, worker: int, start: float, end: float, k0: int, n_visits: int) -> None:
         """A worker patrolled from visit ``k0`` at ``start`` until ``end``, making ``n_visits`` visits."""
@@ -39,6 +44,23 @@ class Recorder:
         self.use_state.append(state)
         self.use_start.append(start)
         self.use_end.append(end)
+
+    def station_visit(self, station: int, issue: int, arrived: float, started: float, ended: float) -> None:
+        """An issue was served at a station (``started``/``ended`` −1: turned away, queue full)."""
+        self.visit_station.append(station)
+        self.visit_issue.append(issue)
+        self.visit_arrived.append(arrived)
+        self.visit_started.append(started)
+        self.visit_ended.append(ended)
+
+    def station_visits(self) -> dict[str, np.ndarray]:
+        return {
+            "station": np.asarray(self.visit_station, dtype=np.int64),
+            "issue_id": np.asarray(self.visit_issue, dtype=np.int64),
+            "arrived": np.asarray(self.visit_arrived, dtype=float),
+            "started": np.asarray(self.visit_started, dtype=float),
+            "ended": np.asarray(self.visit_ended, dtype=float),
+        }
 
     def segments(self) -> dict[str, np.ndarray]:
         return {

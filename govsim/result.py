@@ -8,7 +8,9 @@ Tables (one row per...):
   ``visits`` (one row per visit of a patrol point) is expanded exactly on demand;
 * ``time_use`` — stretch of a worker's on-shift time in one state;
 * ``workers`` — worker, with its hours per state and utilisation;
-* ``grids`` — grid of the district.
+* ``grids`` — grid of the district;
+* ``sessions`` — visit of an issue to a station (mediation room, department, hotline centre);
+* ``stations`` — station, with its waits and utilisation.
 
 :meth:`Result.summary` gives the headline metrics as a pandas Series.
 """
@@ -24,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from govsim import metrics
+from govsim.agents.stations import TURNED_AWAY, ServerGroup
 from govsim.agents.workers import STATE_NAMES
 from govsim.issues import Issue
 
@@ -37,6 +40,7 @@ ISSUE_COLUMNS = (
     "issue_id", "category", "grid", "community", "street", "point", "priority", "initial_priority",
     "created_at", "discovered_at", "channel", "queued_at", "assigned_at", "arrived_at",
     "resolved_at", "closed_at", "deadline_at", "escalated_at", "handler", "status",
+    "department", "settled_level", "path",
 )
 
 
@@ -46,7 +50,8 @@ class Result:
     def __init__(
         self, *, scenario: Scenario, seed: Any, issues: pd.DataFrame, false_alarms: pd.DataFrame,
         patrols: pd.DataFrame, time_use: pd.DataFrame, worker_info: pd.DataFrame, grids: pd.DataFrame,
-        point_grid: np.ndarray, routes: list[PatrolRoute],
+        point_grid: np.ndarray, routes: list[PatrolRoute], sessions: pd.DataFrame,
+        station_info: pd.DataFrame, station_groups: list[list[ServerGroup]], dispute_categories: list[str],
     ) -> None:
         self.scenario = scenario
         self.seed = seed
@@ -60,6 +65,10 @@ class Result:
         self._worker_info = worker_info
         self._point_grid = point_grid
         self._routes = routes
+        self.sessions = sessions
+        self._station_info = station_info
+        self._station_groups = station_groups
+        self.dispute_categories = dispute_categories
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
@@ -99,9 +108,25 @@ class Result:
             "households": terr.grid_households, "x_m": terr.grid_x, "y_m": terr.grid_y,
             "edge_m": terr.grid_edge, "n_points": np.diff(terr.grid_first_point), "sensor": has_sensor,
         })
+        visits = sim.records.station_visits()
+        sessions = pd.DataFrame(visits)
+        turned_away = sessions["started"] == TURNED_AWAY
+        sessions.loc[turned_away, ["started", "ended"]] = np.nan
+        sessions["turned_away"] = turned_away
+        sessions["wait"] = sessions["started"] - sessions["arrived"]
+        station_info = pd.DataFrame({
+            "station": [st.index for st in sim.stations], "name": [st.name for st in sim.stations],
+            "kind": [st.kind for st in sim.stations], "level": [st.level for st in sim.stations],
+            "grid": [st.grid for st in sim.stations],
+            "mean_queue": [st.queue_area / sim.horizon for st in sim.stations],
+            "mean_busy": [st.busy_area / sim.horizon for st in sim.stations],
+        })
+        disputes = [n for n, p in zip(cat_names, sim.categories.on_spot_success) if p is not None]
         return cls(scenario=sim.scenario, seed=sim.seed, issues=issues, false_alarms=alarms,
                    patrols=patrols, time_use=time_use, worker_info=worker_info, grids=grids,
-                   point_grid=terr.point_grid, routes=[w.route for w in sim.workers])
+                   point_grid=terr.point_grid, routes=[w.route for w in sim.workers],
+                   sessions=sessions, station_info=station_info,
+                   station_groups=[list(st.groups) for st in sim.stations], dispute_categories=disputes)
 
     # --- tables --------------------------------------------------------------------------
     @cached_property
@@ -109,6 +134,21 @@ class Result:
         """One row per worker: hours per state over the whole run, utilisation, issues handled."""
         hours = metrics.worker_hours(self.time_use, len(self._worker_info), 0.0, self.horizon)
         return self._worker_info.merge(hours, on="worker")
+
+    @cached_property
+    def stations(self) -> pd.DataFrame:
+        """One row per station over the whole run: arrivals, waits, utilisation, mean queue."""
+        return self.station_table(0.0)
+
+    def station_table(self, warmup: float | None = None) -> pd.DataFrame:
+        """Per station, for jobs arriving in ``[warmup, horizon)``: ``n_arrived, n_turned_away,
+        n_served, n_waiting_end, wait_mean, wait_p90, p_wait`` (share of served jobs that waited
+        at all), ``busy_h``,
+        ``scheduled_h`` (server-hours on duty) and ``utilisation``; plus ``mean_queue`` and
+        ``mean_busy``, time averages over the whole run kept by the station itself."""
+        warmup = self.warmup if warmup is None else warmup
+        return metrics.station_table(self.sessions, self._station_info, self._station_groups,
+                                     warmup, self.horizon)
 
     def iter_visits(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """``(worker, points, times)`` of every patrol visit, one worker at a time."""
@@ -167,6 +207,8 @@ class Result:
         hours = metrics.worker_hours(self.time_use, len(self._worker_info), warmup, self.horizon)
         out["worker_utilisation"] = metrics.utilisation(hours)
         out["n_false_alarms"] = int((self.false_alarms["created_at"] >= warmup).sum())
+        out |= metrics.dispute_metrics(self.issues, self.dispute_categories, warmup)
+        out |= metrics.station_metrics(self.station_table(warmup), self.issues)
         return pd.Series({k: out[k] for k in metrics.SUMMARY_KEYS}, name=self.scenario.name)
 
     # --- output ------------------------------------------------------------------------
@@ -184,7 +226,8 @@ class Result:
                 fmt = "csv"
         written = []
         tables = {"issues": self.issues, "false_alarms": self.false_alarms, "patrols": self.patrols,
-                  "workers": self.workers, "grids": self.grids}
+                  "workers": self.workers, "grids": self.grids, "sessions": self.sessions,
+                  "stations": self.stations}
         for name, df in tables.items():
             f = out / f"{name}.{fmt}"
             if fmt == "parquet":
@@ -220,5 +263,6 @@ def _issue_table(issues: list[Issue], cat_names: list[str], terr: Territory) -> 
     for c in ("created_at", "discovered_at", "queued_at", "assigned_at", "arrived_at", "resolved_at",
               "closed_at", "deadline_at", "escalated_at"):
         df[c] = df[c].astype(float)
-    df["channel"] = df["channel"].astype("object")
+    for c in ("channel", "department", "settled_level"):
+        df[c] = df[c].astype("object")
     return df

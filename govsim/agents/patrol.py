@@ -90,7 +90,7 @@ class PatrolWatch:
     def _schedule(self, seg: PatrolSegment, issue: Issue) -> None:
         now = self.env.now
         p = self.detect[issue.category]
-        until = min(seg.end, issue.lapse_at)
+        until = min(seg.end - 1e-9, issue.lapse_at)  # a pass at the very end of the shift is too late
         t = seg.next_pass(issue.point, max(now, seg.start), until)
         while t is not None:
             if self.uniform() < p:

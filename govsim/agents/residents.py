@@ -23,6 +23,8 @@ import simpy
 
 from govsim.issues import INF, Channel, Issue
 
+N_ATTEMPTS = 4  # a dispute's settlement attempts: on the spot, community, street, district
+
 if TYPE_CHECKING:
     from govsim.engine import Simulation
     from govsim.issues import CategoryTable
@@ -43,6 +45,7 @@ class IssuePlan:
     lifetime: np.ndarray  # inf: lasts until handled
     report_at: np.ndarray  # inf: never reported
     sensor_at: np.ndarray  # inf: no sensor alarm
+    dispute_u: np.ndarray  # (n, 4) uniforms for a dispute's settlement attempts; NaN otherwise
 
     def __len__(self) -> int:
         return len(self.time)
@@ -88,11 +91,15 @@ class IssuePlan:
             detected = (u_sen < categories.sensor_prob[c]) & has_sensor[grid]
             sensor_at = np.where(detected, t + sen_delay, INF)
             handling = np.asarray(categories.handling[c].sample(streams.stream(f"handling/{name}"), n), float)
+            dispute_u = (np.full((n, N_ATTEMPTS), np.nan) if categories.on_spot_success[c] is None
+                         else streams.stream(f"disputes/{name}").random((n, N_ATTEMPTS)))
             parts.append(dict(time=t, category=np.full(n, c), point=point, grid=grid, handling=handling,
-                              lifetime=lifetime, report_at=report_at, sensor_at=sensor_at))
+                              lifetime=lifetime, report_at=report_at, sensor_at=sensor_at,
+                              dispute_u=dispute_u))
         if not parts:
             empty_f, empty_i = np.empty(0), np.empty(0, dtype=np.int64)
-            return cls(empty_f, empty_i, empty_i, empty_i, empty_f, empty_f, empty_f, empty_f)
+            return cls(empty_f, empty_i, empty_i, empty_i, empty_f, empty_f, empty_f, empty_f,
+                       np.empty((0, N_ATTEMPTS)))
         cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         order = np.argsort(cols["time"], kind="stable")
         return cls(**{k: v[order] for k, v in cols.items()})
@@ -117,12 +124,14 @@ class Residents:
         lifetime = plan.lifetime.tolist()
         report_at = plan.report_at.tolist()
         sensor_at = plan.sensor_at.tolist()
+        is_dispute = [s is not None for s in cats.on_spot_success]
         for i, t in enumerate(times):
             if t > env.now:
                 yield env.timeout(t - env.now)
             c = category[i]
             issue = Issue(i, c, grid[i], point[i], cats.priority[c], t, t + cats.deadline[c],
-                          handling[i], t + lifetime[i])
+                          handling[i], t + lifetime[i],
+                          dispute_u=tuple(plan.dispute_u[i].tolist()) if is_dispute[c] else None)
             sim.issue_arose(issue)
             if report_at[i] < INF:
                 sim.after(report_at[i] - t, sim.discover, issue, Channel.REPORT)

@@ -9,13 +9,13 @@ finished; off shift nothing is patrolled or handled.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import simpy
 
 from govsim.agents.patrol import PatrolSegment
+from govsim.schedule import WeeklyHours
 
 if TYPE_CHECKING:
     from govsim.engine import Simulation
@@ -27,35 +27,8 @@ PATROL, TRAVEL, HANDLE, IDLE, OFF = range(5)
 STATE_NAMES = ("patrol", "travel", "handle", "idle", "off")
 
 
-class Shift:
-    """Daily working hours on some weekdays (day 0 of a run is a Monday)."""
-
-    def __init__(self, start: float, end: float, days: Sequence[int]) -> None:
-        self.start = start % 24.0
-        self.length = (end - start) % 24.0 or 24.0
-        self.days = frozenset(days)
-
-    def window(self, t: float) -> tuple[float, float]:
-        """``(start, end)`` of the shift in progress at ``t``, or else of the next one."""
-        day = math.floor(t / 24.0) - 1
-        for d in range(day, day + 9):
-            if d % 7 in self.days:
-                s = d * 24.0 + self.start
-                e = s + self.length
-                if e > t:
-                    return s, e
-        raise ValueError("shift has no working days")  # pragma: no cover - validated in schema
-
-    def hours_between(self, t0: float, t1: float) -> float:
-        """Scheduled shift hours within ``[t0, t1)``."""
-        total, t = 0.0, t0
-        while t < t1:
-            s, e = self.window(t)
-            if s >= t1:
-                break
-            total += min(e, t1) - max(s, t)
-            t = e
-        return total
+class Shift(WeeklyHours):
+    """A worker's shift (班次): daily working hours on some weekdays."""
 
 
 class GridWorker:
@@ -117,7 +90,7 @@ class GridWorker:
         self._enter(HANDLE)
         yield env.timeout(issue.handling_time / self.skill)
         self.n_handled += 1
-        self.sim.resolve(issue, self)
+        self.sim.finish_on_site(issue, self)
 
     def _patrol(self, end: float) -> Generator[simpy.Event, Any, None]:
         """Patrol until the shift ends or a dispatch interrupts (the worker is free meanwhile)."""

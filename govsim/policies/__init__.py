@@ -2,10 +2,11 @@
 
 from govsim.policies.base import POLICIES, DispatchPolicy, NoParams, register_policy
 from govsim.policies.routes import ROUTES, PatrolRoute, register_route
+from govsim.policies.hotline import HotlineCentre
 from govsim.policies.smart import SmartDispatch
 from govsim.policies.traditional import TraditionalPatrol
 
 __all__ = [
-    "POLICIES", "ROUTES", "DispatchPolicy", "NoParams", "PatrolRoute", "SmartDispatch",
+    "POLICIES", "ROUTES", "DispatchPolicy", "HotlineCentre", "NoParams", "PatrolRoute", "SmartDispatch",
     "TraditionalPatrol", "register_policy", "register_route",
 ]

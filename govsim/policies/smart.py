@@ -57,6 +57,8 @@ class SmartDispatch(DispatchPolicy):
     def _dispatch(self, issue: Issue) -> None:
         if issue.status is not Status.REPORTED:
             return
+        if self.sim.departments.take(issue):
+            return
         worker = self.board.nearest_free(issue, self.radius)
         if worker is not None:
             self.board.assign(issue, worker)

@@ -52,6 +52,8 @@ class TraditionalPatrol(DispatchPolicy):
     def _reach_grid(self, issue: Issue) -> None:
         if issue.status is not Status.REPORTED:
             return  # lapsed on the way
+        if self.sim.departments.take(issue):
+            return
         worker = self.board.nearest_free(issue, math.inf, own_grid_only=True)
         if worker is not None:
             self.board.assign(issue, worker)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from govsim.distributions import Exponential, Fixed, LogNormal
 from govsim.scenario.convert import Clock, Dist, Duration, NumberDist
+from govsim.schedule import WeeklyHours
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -138,6 +139,17 @@ class EscalationConfig:
 
 
 @dataclass(frozen=True)
+class DisputeConfig:
+    """A dispute (矛盾纠纷): the grid worker tries to settle it on the spot, else it goes up
+    the mediation ladder (see ``mediation``)."""
+
+    on_spot_success: float = field(
+        default=0.5, metadata=_doc("probability the grid worker settles it on the spot (就地化解); "
+                                   "the attempt takes the category's handling time", ge=0, le=1),
+    )
+
+
+@dataclass(frozen=True)
 class CategoryConfig:
     """An issue category (事件类别): how often it arises and how it is found and handled."""
 
@@ -157,8 +169,12 @@ class CategoryConfig:
         metadata=_doc("time on site to handle the issue"),
     )
     deadline: Duration | None = field(default=None, metadata=_doc("time after creation by which it should be resolved", "h"))
-    handled_by: list[Literal["grid_worker"]] = field(
-        default_factory=lambda: ["grid_worker"], metadata=_doc("kinds of handler allowed"),
+    department: str | None = field(
+        default=None, metadata=_doc("the functional department that handles it (a key of "
+                                    "`departments`); null: grid workers handle it"),
+    )
+    dispute: DisputeConfig | None = field(
+        default=None, metadata=_doc("a dispute: settled on the spot or by mediation"),
     )
     lifetime: Dist | None = field(
         default=None,
@@ -183,6 +199,8 @@ class CategoryConfig:
         for area, mult in self.area_multipliers.items():
             if mult < 0:
                 problems.append((f"area_multipliers.{area}", f"expected a number >= 0, got {mult}"))
+        if self.department is not None and self.dispute is not None:
+            problems.append(("department", "a category is either a dispute or a department's; not both"))
         if self.escalation is not None and self.escalation.priority > self.priority:
             problems.append(("escalation.priority",
                              f"escalation must not lower the urgency (priority {self.priority} → "
@@ -232,22 +250,32 @@ class ChannelsConfig:
 
 
 @dataclass(frozen=True)
-class ShiftConfig:
-    """A shift (班次): daily hours, on some weekdays."""
+class HoursConfig:
+    """Daily hours on some weekdays: a shift (班次), opening hours, a volunteer's duty."""
 
     start: Clock = field(default=8.0, metadata=_doc("start time of day", "h"))
     end: Clock = field(default=17.0, metadata=_doc("end time of day (earlier than start: ends next day)", "h"))
     days: list[Weekday] = field(
-        default_factory=lambda: list(WEEKDAYS), metadata=_doc("weekdays the shift runs (day 0 is a Monday)"),
+        default_factory=lambda: list(WEEKDAYS), metadata=_doc("weekdays (day 0 of a run is a Monday)"),
     )
 
     def _check(self) -> list[tuple[str, str]]:
         problems = []
         if self.start == self.end:
-            problems.append(("end", "a shift must have a positive length (start == end)"))
+            problems.append(("end", "expected a positive length (start == end)"))
         if not self.days:
             problems.append(("days", "expected at least one weekday"))
         return problems
+
+    def weekly(self) -> WeeklyHours:
+        return WeeklyHours(self.start, self.end, [WEEKDAYS.index(d) for d in self.days])
+
+
+ShiftConfig = HoursConfig
+
+
+def _office_hours() -> list[HoursConfig]:
+    return [HoursConfig(start=9.0, end=17.0, days=["mon", "tue", "wed", "thu", "fri"])]
 
 
 @dataclass(frozen=True)
@@ -259,8 +287,8 @@ class WorkersConfig:
         metadata=_doc("workers per grid on each shift: a whole number, or a share below 1 "
                       "(0.5: each worker covers two neighbouring grids)", gt=0),
     )
-    shifts: list[ShiftConfig] = field(
-        default_factory=lambda: [ShiftConfig()], metadata=_doc("shifts; each shift has its own workers"),
+    shifts: list[HoursConfig] = field(
+        default_factory=lambda: [HoursConfig()], metadata=_doc("shifts; each shift has its own workers"),
     )
     speed_kmh: float = field(default=4.0, metadata=_doc("walking speed", "km/h", gt=0))
     dwell: Duration = field(default=2 / 60, metadata=_doc("time spent at each patrol point", "h"))
@@ -285,6 +313,98 @@ class WorkersConfig:
         return problems
 
 
+LadderLevel = Literal["community", "street", "district"]
+LADDER = ("grid", "community", "street", "district")
+
+
+@dataclass(frozen=True)
+class MediationLevelConfig:
+    """The mediation rooms (调解工作室) of one level of the ladder: one room per community,
+    per street, or one for the district."""
+
+    mediators: int = field(default=2, metadata=_doc("mediators on duty in each room during opening hours", ge=0))
+    hours: list[HoursConfig] | None = field(
+        default_factory=_office_hours, metadata=_doc("opening hours (null: always open)"),
+    )
+    duration: Dist = field(
+        default_factory=lambda: LogNormal(2.0, 1.0), metadata=_doc("length of a mediation session"),
+    )
+    success: float = field(default=0.8, metadata=_doc("probability a session settles the dispute", ge=0, le=1))
+    queue_limit: int | None = field(
+        default=None, metadata=_doc("most disputes waiting in a room; a dispute turned away goes up a level", ge=0),
+    )
+    referral_delay: Dist = field(
+        default_factory=lambda: Fixed(24.0), metadata=_doc("time for a referral to reach this level"),
+    )
+
+
+@dataclass(frozen=True)
+class SeverityStep:
+    """A dispute left unsettled this long grows more severe (矛盾升级)."""
+
+    after: Duration = field(metadata=_doc("age of the dispute (time since it arose)", "h"))
+    success_factor: float = field(
+        default=1.0, metadata=_doc("multiplier on every later settlement probability", ge=0, le=1),
+    )
+    start_level: LadderLevel | None = field(
+        default=None, metadata=_doc("referrals from now on go at least to this level"),
+    )
+
+
+@dataclass(frozen=True)
+class VolunteerConfig:
+    """Volunteer mediators: retired party members (银龄先锋队), in-service members registered
+    with the community (双报到)."""
+
+    level: LadderLevel = field(default="community", metadata=_doc("rooms of this level get the volunteers"))
+    mediators: int = field(default=1, metadata=_doc("volunteer mediators per room on duty", gt=0))
+    hours: list[HoursConfig] = field(
+        default_factory=lambda: [HoursConfig(start=9.0, end=12.0, days=["sat", "sun"])],
+        metadata=_doc("when they are on duty"),
+    )
+    label: str = field(default="volunteer", metadata=_doc("name for tables"))
+
+
+@dataclass(frozen=True)
+class MediationConfig:
+    """The four-level linkage (四级联动): grid → community → street → district."""
+
+    community: MediationLevelConfig | None = field(default=None, metadata=_doc("community mediation rooms"))
+    street: MediationLevelConfig | None = field(default=None, metadata=_doc("street mediation centres"))
+    district: MediationLevelConfig | None = field(default=None, metadata=_doc("the district mediation centre"))
+    severity: list[SeverityStep] = field(
+        default_factory=list, metadata=_doc("how a dispute grows more severe while unsettled"),
+    )
+    volunteers: list[VolunteerConfig] = field(default_factory=list, metadata=_doc("volunteer mediators"))
+
+    def levels(self) -> list[tuple[str, MediationLevelConfig]]:
+        """The configured levels, bottom up."""
+        return [(name, cfg) for name in LADDER[1:] if (cfg := getattr(self, name)) is not None]
+
+    def _check(self) -> list[tuple[str, str]]:
+        problems = []
+        afters = [s.after for s in self.severity]
+        if afters != sorted(afters):
+            problems.append(("severity", "steps must be in increasing order of `after`"))
+        for i, v in enumerate(self.volunteers):
+            if getattr(self, v.level) is None:
+                problems.append((f"volunteers[{i}].level", f"no {v.level} level is configured"))
+        return problems
+
+
+@dataclass(frozen=True)
+class DepartmentConfig:
+    """A functional department (职能部门: 城管, 公安, 民政…) that handles some categories."""
+
+    staff: int = field(default=2, metadata=_doc("staff serving cases during working hours", gt=0))
+    hours: list[HoursConfig] | None = field(
+        default_factory=_office_hours, metadata=_doc("working hours (null: always)"),
+    )
+    service: Dist = field(
+        default_factory=lambda: LogNormal(4.0, 2.0), metadata=_doc("time to handle a case"),
+    )
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A scenario: the district, its issues, its workers, channels and dispatch policy."""
@@ -298,6 +418,10 @@ class Scenario:
     territory: TerritoryConfig = field(default_factory=TerritoryConfig, metadata=_doc("the district"))
     workers: WorkersConfig = field(default_factory=WorkersConfig, metadata=_doc("grid workers"))
     channels: ChannelsConfig = field(default_factory=ChannelsConfig, metadata=_doc("discovery channels"))
+    mediation: MediationConfig = field(default_factory=MediationConfig, metadata=_doc("the mediation ladder"))
+    departments: dict[str, DepartmentConfig] = field(
+        default_factory=dict, metadata=_doc("functional departments by name"),
+    )
     policy: str = field(default="traditional_patrol", metadata=_doc("dispatch policy name"))
     policies: dict[str, dict[str, Any]] = field(
         default_factory=dict, metadata=_doc("parameters per policy name (see docs/policies.md)"),
@@ -332,6 +456,12 @@ class Scenario:
             for i, cat in enumerate(self.workers.categories):
                 if cat not in self.categories:
                     problems.append((f"workers.categories[{i}]", _unknown_name(cat, self.categories)))
+        for cname, cat in self.categories.items():
+            if cat.department is not None and cat.department not in self.departments:
+                problems.append((f"categories.{cname}.department",
+                                 _unknown_name(cat.department, self.departments, "department")
+                                 if self.departments else
+                                 f"unknown department {cat.department!r}; no departments are configured"))
         area_types = set(self.territory.area_types)
         if self.territory.grids is not None:
             area_types |= {g.area_type for g in self.territory.grids}

@@ -1,0 +1,106 @@
+"""Mediation (人民调解): rooms at each level and the four-level ladder (四级联动).
+
+A dispute the grid worker cannot settle on the spot is referred up the ladder:
+community mediation room → street centre → district centre. Each referral takes
+a delay to reach the next level; there the dispute queues for a mediator; a
+session settles it with the level's probability (lowered as the dispute grows
+more severe with age), or it is referred up again. A room that is full turns it
+away, and it goes up too. Unsettled at the top, it is passed to court
+(status ``unsettled``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from govsim.agents.stations import ServerGroup, ServiceStation, server_groups
+from govsim.issues import Status
+from govsim.scenario.schema import LADDER
+
+if TYPE_CHECKING:
+    from govsim.engine import Simulation
+    from govsim.issues import Issue
+    from govsim.scenario.schema import MediationLevelConfig
+
+
+class MediationLadder:
+    """The rooms of each configured level, and the rules for going up."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.env = sim.env
+        cfg = sim.scenario.mediation
+        terr = sim.territory
+        self.levels: list[tuple[int, MediationLevelConfig, list[ServiceStation]]] = []
+        self._room_of_grid: list[list[int]] = []
+        for name, level in cfg.levels():
+            rung = LADDER.index(name)
+            if name == "community":
+                scope, names = terr.grid_community, terr.communities
+            elif name == "street":
+                scope, names = terr.grid_street, terr.streets
+            else:
+                scope, names = [0] * terr.n_grids, ["district"]
+            groups = server_groups(level.mediators, level.hours, "mediator")
+            for v in cfg.volunteers:
+                if v.level == name:
+                    groups += [ServerGroup(v.mediators, h.weekly(), v.label) for h in v.hours]
+            rooms = []
+            for k, scope_name in enumerate(names):
+                first_grid = next((g for g in range(terr.n_grids) if scope[g] == k), -1)
+                rooms.append(sim.add_station(
+                    name=f"{name}:{scope_name}", kind="mediation", level=name, grid=first_grid,
+                    groups=groups, service=level.duration, stream=f"mediation/{name}/{k}",
+                    done=self._session_done, queue_limit=level.queue_limit))
+            self.levels.append((rung, level, rooms))
+            self._room_of_grid.append([int(scope[g]) for g in range(terr.n_grids)])
+        self.steps = [(s.after, s.success_factor,
+                       LADDER.index(s.start_level) if s.start_level else 0) for s in cfg.severity]
+        self.rng = sim.streams.stream("mediation/referral")
+
+    def factor_and_floor(self, issue: Issue) -> tuple[float, int]:
+        """Settlement-probability factor and lowest ladder rung for ``issue`` at its age now."""
+        age = self.env.now - issue.created_at
+        factor, floor = 1.0, 0
+        for after, f, rung in self.steps:
+            if age >= after:
+                factor, floor = f, max(floor, rung)
+        return factor, floor
+
+    def refer(self, issue: Issue, from_rung: int) -> None:
+        """Send ``issue`` to the next configured level above rung ``from_rung``."""
+        _, floor = self.factor_and_floor(issue)
+        for i, (rung, level, _) in enumerate(self.levels):
+            if rung > from_rung and rung >= floor:
+                issue.status = Status.REFERRED
+                delay = float(level.referral_delay.sample(self.rng))
+                self.sim.after(delay, self._reach, issue, i)
+                return
+        self.sim.unsettled(issue)
+
+    def _reach(self, issue: Issue, i: int) -> None:
+        rung, _, rooms = self.levels[i]
+        room = rooms[self._room_of_grid[i][issue.grid]]
+        issue.path += ">" + LADDER[rung]
+        if not room.submit(issue, issue.priority):
+            self.refer(issue, rung)  # turned away: the room is full
+
+    def _session_done(self, issue: Issue, room: ServiceStation, arrived: float, started: float) -> None:
+        rung = LADDER.index(room.level)
+        level = next(lv for r, lv, _ in self.levels if r == rung)
+        factor, _ = self.factor_and_floor(issue)
+        if issue.dispute_u[rung] < level.success * factor:
+            self.sim.settle(issue, room.level)
+        else:
+            self.refer(issue, rung)
+
+
+def settlement_shares(p_spot: float, successes: list[float]) -> list[float]:
+    """Share of disputes settled at each rung (grid first) and unsettled (last), for fixed
+    success probabilities without severity: ``p1, (1−p1)p2, (1−p1)(1−p2)p3, …``."""
+    shares, remaining = [], 1.0
+    for p in [p_spot, *successes]:
+        shares.append(remaining * p)
+        remaining *= 1.0 - p
+    return [*shares, remaining if not math.isclose(remaining, 0.0) else 0.0]
