@@ -21,11 +21,11 @@ import simpy
 from govsim.agents.departments import Departments
 from govsim.agents.mediation import MediationLadder
 from govsim.agents.patrol import PatrolWatch
-from govsim.agents.residents import IssuePlan, Residents
+from govsim.agents.residents import WALK_IN_DRAW, IssuePlan, Residents
 from govsim.agents.sensors import FalseAlarms, place_sensors
 from govsim.agents.stations import ServiceStation
 from govsim.agents.workers import GridWorker, Shift
-from govsim.issues import CategoryTable, Issue, Status
+from govsim.issues import CategoryTable, Channel, Issue, Status
 from govsim.policies import POLICIES, ROUTES
 from govsim.policies.board import WorkBoard
 from govsim.records import Recorder
@@ -111,10 +111,16 @@ class Simulation:
     # --- the life of an issue ---------------------------------------------------------
     def issue_arose(self, issue: Issue) -> None:
         self.issues.append(issue)
-        self.patrol.issue_arose(issue)
+        c = issue.category
+        if issue.dispute_u is not None and issue.dispute_u[WALK_IN_DRAW] < self.categories.walk_in[c]:
+            issue.status = Status.REPORTED
+            issue.discovered_at = self.env.now
+            issue.channel = Channel.WALK_IN
+            self.ladder.refer(issue, 0)
+        else:
+            self.patrol.issue_arose(issue)
         if issue.lapse_at < math.inf:
             self.after(issue.lapse_at - issue.created_at, self._lapse, issue)
-        c = issue.category
         after = self.categories.escalate_after[c]
         if after < math.inf:
             self.after(after, self._escalate, issue, self.categories.escalate_priority[c])

@@ -46,8 +46,9 @@ class Channel:
     PATROL = "patrol"    # 巡查发现
     REPORT = "report"    # resident report: hotline 12345 or app
     SENSOR = "sensor"    # sensors / AI video, 智能预警
+    WALK_IN = "walk_in"  # residents bring a dispute to a mediation room themselves
 
-    ALL = (PATROL, REPORT, SENSOR)
+    ALL = (PATROL, REPORT, SENSOR, WALK_IN)
 
 
 class Issue:
@@ -117,6 +118,7 @@ class CategoryTable:
     sensor_prob: list[float]
     sensor_delay: list[Distribution]
     on_spot_success: list[float | None]  # None: not a dispute
+    walk_in: list[float]
     department: list[str | None]
 
     @property
@@ -133,6 +135,15 @@ class CategoryTable:
             c.hourly if c.hourly is not None else HOURLY_PROFILES[c.profile] for c in cats.values()
         ], dtype=float)
         hourly = hourly / hourly.mean(axis=1, keepdims=True)
+        for cname, c in cats.items():
+            for area in c.area_multipliers:
+                if area not in area_types:
+                    from govsim.scenario.errors import ScenarioError
+
+                    raise ScenarioError.single(
+                        f"categories.{cname}.area_multipliers.{area}",
+                        f"unknown area type {area!r}; the district has: {', '.join(area_types)}",
+                        scenario.source)
         mult = np.array([[c.area_multipliers.get(a, 1.0) for a in area_types] for c in cats.values()])
         return cls(
             names=names,
@@ -153,5 +164,6 @@ class CategoryTable:
             sensor_delay=[c.sensor.delay for c in cats.values()],
             on_spot_success=[None if c.dispute is None else c.dispute.on_spot_success
                              for c in cats.values()],
+            walk_in=[0.0 if c.dispute is None else c.dispute.walk_in for c in cats.values()],
             department=[c.department for c in cats.values()],
         )

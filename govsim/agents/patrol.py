@@ -13,6 +13,7 @@ trial, exactly as if the walk had been simulated step by step.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from govsim.issues import Channel, Issue, Status
@@ -40,11 +41,15 @@ class PatrolSegment:
     def time_of(self, k: int) -> float:
         return self.start + self.route.offset(k) - self.off0
 
-    def next_pass(self, point: int, after: float, until: float) -> float | None:
-        """Time of the first visit to ``point`` in ``[after, until]``, or None."""
-        k = self.route.next_visit(point, self.k0, self.off0 + after - self.start,
-                                  self.off0 + until - self.start)
-        return None if k is None else max(self.time_of(k), after)  # max: float round-off
+    def passes(self, point: int, after: float, until: float) -> Iterator[float]:
+        """Times of the visits to ``point`` in ``[after, until]``, in order (each visit once)."""
+        route = self.route
+        lo = self.off0 + after - self.start
+        hi = self.off0 + until - self.start
+        k = route.next_visit(point, self.k0, lo, hi)
+        while k is not None:
+            yield max(self.time_of(k), after)  # max: float round-off
+            k = route.next_visit(point, k + 1, lo, hi)
 
     def last_visit(self, t: float) -> int:
         """Index of the last visit made by time ``t``."""
@@ -91,12 +96,10 @@ class PatrolWatch:
         now = self.env.now
         p = self.detect[issue.category]
         until = min(seg.end - 1e-9, issue.lapse_at)  # a pass at the very end of the shift is too late
-        t = seg.next_pass(issue.point, max(now, seg.start), until)
-        while t is not None:
+        for t in seg.passes(issue.point, max(now, seg.start), until):
             if self.uniform() < p:
                 self.sim.after(t - now, self._found, seg, issue)
                 return
-            t = seg.next_pass(issue.point, t + 1e-9, until)
 
     def _found(self, seg: PatrolSegment, issue: Issue) -> None:
         if seg.active and issue.status is Status.HIDDEN and issue.lapse_at > self.env.now:

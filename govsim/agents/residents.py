@@ -23,7 +23,9 @@ import simpy
 
 from govsim.issues import INF, Channel, Issue
 
-N_ATTEMPTS = 4  # a dispute's settlement attempts: on the spot, community, street, district
+# A dispute's uniform draws: settlement on the spot, at community, street, district; walk-in.
+N_ATTEMPTS = 5
+WALK_IN_DRAW = 4
 
 if TYPE_CHECKING:
     from govsim.engine import Simulation
@@ -45,7 +47,7 @@ class IssuePlan:
     lifetime: np.ndarray  # inf: lasts until handled
     report_at: np.ndarray  # inf: never reported
     sensor_at: np.ndarray  # inf: no sensor alarm
-    dispute_u: np.ndarray  # (n, 4) uniforms for a dispute's settlement attempts; NaN otherwise
+    dispute_u: np.ndarray  # (n, N_ATTEMPTS) uniforms of a dispute; NaN for other issues
 
     def __len__(self) -> int:
         return len(self.time)

@@ -114,7 +114,9 @@ class GridWorker:
                     self.sim.patrol.segment_started(self.segment)
                     yield env.timeout(end - env.now)
         except simpy.Interrupt:
-            pass
+            board.set_busy(self)
+            self._close_segment(interrupted=True)
+            return
         board.set_busy(self)
         self._close_segment()
 
@@ -126,14 +128,17 @@ class GridWorker:
         self._state = state
         self._since = now
 
-    def _close_segment(self) -> None:
+    def _close_segment(self, interrupted: bool = False) -> None:
         seg = self.segment
         if seg is None:
             return
         now = self.env.now
         k = seg.last_visit(now)
         self.sim.records.patrol_segment(self.id, seg.start, now, seg.k0, k - seg.k0 + 1)
-        self.route_k = k + 1
+        # Sent off at the very moment of a visit: the worker resumes at that point, and looks
+        # again for whatever else is there (its pending detections were voided with the segment).
+        at_visit = interrupted and seg.time_of(k) >= now - 1e-9
+        self.route_k = k if at_visit else k + 1
         self.pos = self.route.point_at(k)
         seg.active = False
         self.segment = None

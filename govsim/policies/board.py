@@ -128,10 +128,8 @@ class WorkBoard:
         best_entry: QueueEntry | None = None
         here = worker.position() if radius_m < math.inf else -1
         for g in grids:
-            entry = self._top(g, worker)
+            entry = self._top(g, worker, here, radius_m)
             if entry is None:
-                continue
-            if here >= 0 and self.territory.distance(here, entry[4].point) > radius_m:
                 continue
             key = entry[:3]
             if best_key is None or key < best_key:
@@ -141,16 +139,24 @@ class WorkBoard:
         self._remove(best_grid, best_entry)
         return best_entry[4]
 
-    def _top(self, grid: int, worker: GridWorker) -> QueueEntry | None:
+    def _top(self, grid: int, worker: GridWorker, here: int, radius_m: float) -> QueueEntry | None:
+        """The first entry of ``grid``'s queue that ``worker`` can handle and reach (within
+        ``radius_m`` of point ``here``; ``here`` −1: anywhere). Usually the head of the heap;
+        the rest of the queue is scanned only when the head does not qualify."""
         q = self.queues[grid]
         while q and not _valid(q[0]):
             heapq.heappop(q)
         if not q:
             return None
-        if worker.can_handle(q[0][4]):
+
+        def fits(e: QueueEntry) -> bool:
+            return worker.can_handle(e[4]) and (
+                here < 0 or self.territory.distance(here, e[4].point) <= radius_m)
+
+        if fits(q[0]):
             return q[0]
-        qualified = [e for e in q if _valid(e) and worker.can_handle(e[4])]
-        return min(qualified) if qualified else None
+        fitting = [e for e in q if _valid(e) and fits(e)]
+        return min(fitting) if fitting else None
 
     def _remove(self, grid: int, entry: QueueEntry) -> None:
         q = self.queues[grid]

@@ -135,6 +135,8 @@ class FixedCycle(PatrolRoute):
         k = q * self.length + max(i, 0)
         while self.offset(k) > max_offset + EPS:
             k -= 1
+        while self.offset(k + 1) <= max_offset + EPS:  # floor() may round a cycle low
+            k += 1
         return max(k, k_from)
 
     def visits(self, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -147,6 +147,10 @@ class DisputeConfig:
         default=0.5, metadata=_doc("probability the grid worker settles it on the spot (就地化解); "
                                    "the attempt takes the category's handling time", ge=0, le=1),
     )
+    walk_in: float = field(
+        default=0.0, metadata=_doc("share of disputes residents take straight to the mediation ladder "
+                                   "(a visit to the community mediation room) as soon as they arise", ge=0, le=1),
+    )
 
 
 @dataclass(frozen=True)
@@ -466,6 +470,8 @@ class Scenario:
         if self.territory.grids is not None:
             area_types |= {g.area_type for g in self.territory.grids}
         for cname, cat in self.categories.items():
+            if self.territory.grids_csv is not None:
+                break  # the table's area types are known only once it is read (checked then)
             for area in cat.area_multipliers:
                 if area not in area_types:
                     problems.append((f"categories.{cname}.area_multipliers.{area}",
