@@ -6,6 +6,7 @@
 """
 
 from govsim.engine import Simulation, run
+from govsim.experiments import compare, replicate, sweep
 from govsim.issues import Channel, Issue, Status
 from govsim.policies import DispatchPolicy, PatrolRoute, register_policy, register_route
 from govsim.result import Result
@@ -16,6 +17,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Channel", "DispatchPolicy", "Issue", "PatrolRoute", "Result", "Scenario", "ScenarioError",
-    "Simulation", "Status", "load_scenario", "register_policy", "register_route", "run",
-    "__version__",
+    "Simulation", "Status", "compare", "load_scenario", "register_policy", "register_route",
+    "replicate", "run", "sweep", "__version__",
 ]

@@ -1,8 +1,14 @@
-"""Command line: ``govsim run | compare | validate | reference``.
+"""Command line: ``govsim run | compare | sweep | validate | reference``.
 
-Bad input (a wrong scenario file, an unknown key, a bad ``--set``) prints one
-clear message naming the file and the field and exits with status 2, never a
-traceback.
+``run`` and ``compare`` run one seed, or with ``-n N`` N replications with
+confidence intervals (paired differences for ``compare``); ``sweep`` runs a
+full-factorial parameter sweep. Multi-run work uses all cores (``--jobs``) or a
+Dask cluster (``--scheduler``) and with ``--out DIR`` writes a resumable results
+store (see ``docs/experiments.md``).
+
+Bad input (a wrong scenario file, an unknown key, a bad ``--set`` or ``--param``,
+an output directory holding another experiment) prints one clear message naming
+the file and the field and exits with status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -28,10 +34,13 @@ def _overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
     return out
 
 
-def _load(path: str, sets: Sequence[str] | None):  # -> Scenario
+def _load(path: str, sets: Sequence[str] | None, warmup: str | None = None):  # -> Scenario
     from govsim.scenario import load_scenario
 
-    return load_scenario(path, overrides=_overrides(sets))
+    overrides = _overrides(sets)
+    if warmup is not None:
+        overrides["warmup"] = warmup
+    return load_scenario(path, overrides=overrides)
 
 
 def _seed(args: argparse.Namespace, scenario: Any) -> int:
@@ -57,10 +66,30 @@ def format_summary(table: pd.DataFrame | pd.Series) -> str:
     return table.map(fmt).to_string()
 
 
+def _experiment_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {"jobs": args.jobs, "scheduler": args.scheduler, "out": args.out, "force": args.force,
+            "progress": False if args.quiet else None}
+
+
+def _footer(result: Any, args: argparse.Namespace) -> None:
+    info = result.info
+    if args.out:
+        reused = f", {info['reused']} reused" if info["reused"] else ""
+        print(f"\nresults store: {args.out} ({info['computed']} runs computed on "
+              f"{info['executor']}{reused}); run the same command again to resume")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from govsim.engine import Simulation
 
-    scenario = _load(args.scenario, args.set)
+    scenario = _load(args.scenario, args.set, args.warmup)
+    if args.replications > 1:
+        from govsim.experiments import replicate
+
+        result = replicate(scenario, n=args.replications, seed=args.seed, **_experiment_kwargs(args))
+        print(result.to_string())
+        _footer(result, args)
+        return 0
     seed = _seed(args, scenario)
     result = Simulation(scenario, seed).run()
     print(f"{scenario.name}  (seed {seed}, horizon {scenario.horizon / 24:g} days, "
@@ -75,8 +104,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from govsim.engine import Simulation
 
-    a = _load(args.a, args.set)
-    b = _load(args.b, args.set)
+    a = _load(args.a, args.set, args.warmup)
+    b = _load(args.b, args.set, args.warmup)
+    if args.replications > 1 or args.out:
+        from govsim.experiments import compare
+
+        result = compare([a, b], n=args.replications, seed=args.seed, **_experiment_kwargs(args))
+        print(result.to_string())
+        _footer(result, args)
+        return 0
     seed = _seed(args, a)
     sa = Simulation(a, seed).run().summary()
     sb = Simulation(b, seed).run().summary()
@@ -87,6 +123,75 @@ def cmd_compare(args: argparse.Namespace) -> int:
     table["change"] = [f"{r:+.1%}" if pd.notna(r) and abs(r) != float("inf") else "–" for r in rel]
     print(f"{names[0]} vs {names[1]}  (same seed {seed}: both see the same issues)")
     print(format_summary(table))
+    return 0
+
+
+def _split_values(text: str) -> list[str]:
+    """``"1,2,[3,4]"`` → ``["1", "2", "[3,4]"]``: commas inside brackets or quotes do not split."""
+    items, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:])
+    return items
+
+
+def parse_param(text: str) -> tuple[str, list[Any]]:
+    """``"workers.per_grid=1,2,3"`` → ``("workers.per_grid", [1, 2, 3])``; each value is read as
+    YAML, as for ``--set`` (quote a value that contains a comma: ``'a,b'``)."""
+    from govsim.experiments import ExperimentError
+    from govsim.scenario import ScenarioError, parse_override
+
+    key, sep, values = text.partition("=")
+    key = key.strip()
+    if not sep or not key or not values.strip():
+        raise ExperimentError(f"--param {text!r}: expected KEY=VALUE1,VALUE2,... "
+                              f"(e.g. --param workers.per_grid=1,2,3)")
+    out = []
+    for item in _split_values(values):
+        if not item.strip():
+            raise ExperimentError(f"--param {text!r}: empty value (a stray comma?)")
+        try:
+            out.append(parse_override(f"{key}={item}")[1])
+        except ScenarioError as err:
+            raise ExperimentError(f"--param {text!r}: " + "; ".join(err.messages)) from None
+    return key, out
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from govsim.experiments import ExperimentError, sweep
+
+    params: dict[str, list[Any]] = {}
+    for text in args.param or ():
+        key, values = parse_param(text)
+        if key in params:
+            raise ExperimentError(f"--param {key} is given twice; list all its values in one "
+                                  f"--param {key}=v1,v2,...")
+        params[key] = values
+    if not params:
+        raise ExperimentError("sweep needs at least one --param KEY=V1,V2,...")
+    metrics = args.metric or None
+    if metrics:
+        from govsim.metrics import SUMMARY_KEYS
+
+        unknown = [m for m in metrics if m not in SUMMARY_KEYS]
+        if unknown:
+            raise ExperimentError(f"--metric {unknown[0]!r}: unknown metric; known: "
+                                  f"{', '.join(SUMMARY_KEYS)}")
+    scenario = _load(args.scenario, args.set, args.warmup)
+    result = sweep(scenario, params, n=args.replications, seed=args.seed, **_experiment_kwargs(args))
+    print(result.to_string(metrics))
+    _footer(result, args)
     return 0
 
 
@@ -107,6 +212,16 @@ def cmd_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="govsim", description="Simulate grid-based community governance (网格化管理).")
@@ -117,19 +232,53 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="override a scenario key, e.g. --set workers.per_grid=2 (repeatable)")
 
-    p = sub.add_parser("run", help="run a scenario and print its summary")
+    def experiment(p: argparse.ArgumentParser, default_n: int) -> None:
+        p.add_argument("-n", "--replications", type=_positive_int, default=default_n, metavar="N",
+                       help=f"replications (default {default_n}); with N > 1: means with 95%% "
+                            f"confidence intervals")
+        p.add_argument("--warmup", metavar="DURATION",
+                       help="exclude this initial period from the metrics, e.g. 2d (default: the "
+                            "scenario's warmup)")
+        p.add_argument("--jobs", type=_positive_int, default=None, metavar="J",
+                       help="local worker processes for N > 1 (default: all cores; 1: sequential)")
+        p.add_argument("--scheduler", metavar="ADDR",
+                       help="run on a Dask cluster, e.g. tcp://host:8786 "
+                            '(pip install "govsim[distributed]")')
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--force", action="store_true",
+                       help="with --out: discard results of another experiment stored in DIR")
+
+    p = sub.add_parser("run", help="run a scenario (or N replications) and print its summary")
     p.add_argument("scenario", help="scenario YAML file")
     common(p)
-    p.add_argument("--out", metavar="DIR", help="write the result tables to DIR")
+    experiment(p, 1)
+    p.add_argument("--out", metavar="DIR",
+                   help="N = 1: write the result tables to DIR; N > 1: write the results store "
+                        "(one file per run; rerun to resume)")
     p.add_argument("--format", choices=("auto", "csv", "parquet"), default="auto",
                    help="table format for --out (auto: Parquet if pyarrow is installed, else CSV)")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("compare", help="run two scenarios on the same seed and compare")
+    p = sub.add_parser("compare", help="compare two scenarios on the same seeds (paired)")
     p.add_argument("a", help="first scenario (the baseline)")
     p.add_argument("b", help="second scenario")
     common(p)
+    experiment(p, 1)
+    p.add_argument("--out", metavar="DIR", help="write the results store to DIR (rerun to resume)")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("sweep", help="full-factorial parameter sweep with replications")
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("--param", action="append", metavar="KEY=V1,V2,...",
+                   help="a swept key and its values, e.g. --param workers.per_grid=1,2,3 "
+                        "(repeatable: the full factorial of all --param is run)")
+    common(p)
+    experiment(p, 10)
+    p.add_argument("--out", metavar="DIR", help="write the results store to DIR (rerun to resume)")
+    p.add_argument("--metric", action="append", metavar="NAME",
+                   help="metric to print (repeatable; default: a few headline metrics; all are in "
+                        "DIR/table.csv)")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("validate", help="check a scenario file and explain what is wrong")
     p.add_argument("scenario")
@@ -142,14 +291,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from govsim.experiments import ExperimentError
     from govsim.scenario import ScenarioError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ScenarioError as err:
+    except (ScenarioError, ExperimentError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        out = getattr(args, "out", None)
+        stored = out and (args.func is not cmd_run or args.replications > 1)
+        where = f"; the finished runs are kept in {out}: run the same command again to resume" if stored else ""
+        print(f"interrupted{where}", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # pragma: no cover - e.g. `govsim reference | head`
         return 0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cached_property
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,8 @@ class Result:
     """Tables and metrics of one run."""
 
     def __init__(
-        self, *, scenario: Scenario, seed: Any, issues: pd.DataFrame, false_alarms: pd.DataFrame,
+        self, *, scenario: Scenario, seed: Any, issue_records: list[Issue], alarm_records: list[Issue],
+        category_names: list[str], territory: Territory,
         patrols: pd.DataFrame, time_use: pd.DataFrame, worker_info: pd.DataFrame, grids: pd.DataFrame,
         point_grid: np.ndarray, routes: list[PatrolRoute], sessions: pd.DataFrame,
         station_info: pd.DataFrame, station_groups: list[list[ServerGroup]], dispute_categories: list[str],
@@ -57,8 +59,10 @@ class Result:
         self.seed = seed
         self.horizon = scenario.horizon
         self.warmup = scenario.warmup
-        self.issues = issues
-        self.false_alarms = false_alarms
+        self._issue_records = issue_records
+        self._alarm_records = alarm_records
+        self._category_names = category_names
+        self._territory = territory
         self.patrols = patrols
         self.time_use = time_use
         self.grids = grids
@@ -75,10 +79,6 @@ class Result:
     def from_simulation(cls, sim: Simulation) -> Result:
         terr = sim.territory
         cat_names = sim.categories.names
-        issues = _issue_table(sim.issues, cat_names, terr)
-        alarms = _issue_table(sim.false_alarms, cat_names, terr)
-        alarms = alarms[["issue_id", "grid", "point", "created_at", "assigned_at", "arrived_at",
-                         "resolved_at", "handler", "status"]].rename(columns={"issue_id": "alarm_id"})
         seg = sim.records.segments()
         home = np.array([w.grids[0] for w in sim.workers], dtype=np.int64)
         patrols = pd.DataFrame({
@@ -122,13 +122,26 @@ class Result:
             "mean_busy": [st.busy_area / sim.horizon for st in sim.stations],
         })
         disputes = [n for n, p in zip(cat_names, sim.categories.on_spot_success) if p is not None]
-        return cls(scenario=sim.scenario, seed=sim.seed, issues=issues, false_alarms=alarms,
+        return cls(scenario=sim.scenario, seed=sim.seed, issue_records=sim.issues,
+                   alarm_records=sim.false_alarms, category_names=cat_names, territory=terr,
                    patrols=patrols, time_use=time_use, worker_info=worker_info, grids=grids,
                    point_grid=terr.point_grid, routes=[w.route for w in sim.workers],
                    sessions=sessions, station_info=station_info,
                    station_groups=[list(st.groups) for st in sim.stations], dispute_categories=disputes)
 
     # --- tables --------------------------------------------------------------------------
+    @cached_property
+    def issues(self) -> pd.DataFrame:
+        """One row per issue with its whole history (columns: ``docs/metrics.md``)."""
+        return _issue_table(self._issue_records, self._category_names, self._territory)
+
+    @cached_property
+    def false_alarms(self) -> pd.DataFrame:
+        """One row per sensor false alarm and the trip it cost."""
+        df = _issue_table(self._alarm_records, self._category_names, self._territory)
+        return df[["issue_id", "grid", "point", "created_at", "assigned_at", "arrived_at",
+                   "resolved_at", "handler", "status"]].rename(columns={"issue_id": "alarm_id"})
+
     @cached_property
     def workers(self) -> pd.DataFrame:
         """One row per worker: hours per state over the whole run, utilisation, issues handled."""
@@ -245,24 +258,29 @@ class Result:
                 f"horizon={self.horizon:g}h)")
 
 
+_INT_COLUMNS = ("issue_id", "grid", "point", "priority", "initial_priority", "handler")
+_FLOAT_COLUMNS = ("created_at", "discovered_at", "queued_at", "assigned_at", "arrived_at",
+                  "resolved_at", "closed_at", "deadline_at", "escalated_at")
+
+
 def _issue_table(issues: list[Issue], cat_names: list[str], terr: Territory) -> pd.DataFrame:
+    """The issue records as a table: one C-level pass over the records per column."""
+    n = len(issues)
     cols: dict[str, Any] = {}
     for name in ISSUE_COLUMNS:
-        attr = {"issue_id": "id"}.get(name, name)
         if name in ("community", "street"):
             continue
-        cols[name] = [getattr(i, attr) for i in issues]
-    df = pd.DataFrame(cols)
-    grid = df["grid"].to_numpy(dtype=np.int64)
+        get = attrgetter("id" if name == "issue_id" else name)
+        if name in _INT_COLUMNS or name == "category":
+            cols[name] = np.fromiter(map(get, issues), dtype=np.int64, count=n)
+        elif name in _FLOAT_COLUMNS:
+            cols[name] = np.fromiter(map(get, issues), dtype=float, count=n)
+        else:
+            cols[name] = np.array(list(map(get, issues)), dtype=object) if n else np.empty(0, object)
+    grid = cols["grid"]
+    cols["category"] = pd.Categorical.from_codes(np.where(cols["category"] < 0, -1, cols["category"]),
+                                                 categories=cat_names)
+    df = pd.DataFrame(cols, copy=False)
     df.insert(3, "community", pd.Categorical.from_codes(terr.grid_community[grid], terr.communities))
     df.insert(4, "street", pd.Categorical.from_codes(terr.grid_street[grid], terr.streets))
-    codes = df["category"].to_numpy(dtype=np.int64)
-    df["category"] = pd.Categorical.from_codes(np.where(codes < 0, -1, codes), categories=cat_names)
-    for c in ("grid", "point", "priority", "initial_priority", "handler"):
-        df[c] = df[c].astype(np.int64)
-    for c in ("created_at", "discovered_at", "queued_at", "assigned_at", "arrived_at", "resolved_at",
-              "closed_at", "deadline_at", "escalated_at"):
-        df[c] = df[c].astype(float)
-    for c in ("channel", "department", "settled_level"):
-        df[c] = df[c].astype("object")
     return df

@@ -66,3 +66,25 @@ class UniformBuffer:
             i = 0
         self._i = i + 1
         return self._buf[i]
+
+
+class SampleBuffer:
+    """Draws of a distribution served one at a time from vectorised blocks (see
+    :class:`UniformBuffer`); deterministic for a given generator."""
+
+    __slots__ = ("_dist", "_rng", "_block", "_buf", "_i")
+
+    def __init__(self, dist, rng: np.random.Generator, block: int = 1024) -> None:  # dist: Distribution
+        self._dist = dist
+        self._rng = rng
+        self._block = block
+        self._buf: list[float] = []
+        self._i = 0
+
+    def __call__(self) -> float:
+        i = self._i
+        if i >= len(self._buf):
+            self._buf = np.asarray(self._dist.sample(self._rng, self._block), dtype=float).tolist()
+            i = 0
+        self._i = i + 1
+        return self._buf[i]

@@ -33,6 +33,7 @@ class MediationLadder:
         cfg = sim.scenario.mediation
         terr = sim.territory
         self.levels: list[tuple[int, MediationLevelConfig, list[ServiceStation]]] = []
+        self._rung_of_room: dict[int, tuple[int, MediationLevelConfig]] = {}
         self._room_of_grid: list[list[int]] = []
         for name, level in cfg.levels():
             rung = LADDER.index(name)
@@ -54,6 +55,8 @@ class MediationLadder:
                     groups=groups, service=level.duration, stream=f"mediation/{name}/{k}",
                     done=self._session_done, queue_limit=level.queue_limit))
             self.levels.append((rung, level, rooms))
+            for room in rooms:
+                self._rung_of_room[room.index] = (rung, level)
             self._room_of_grid.append([int(scope[g]) for g in range(terr.n_grids)])
         self.steps = [(s.after, s.success_factor,
                        LADDER.index(s.start_level) if s.start_level else 0) for s in cfg.severity]
@@ -61,6 +64,8 @@ class MediationLadder:
 
     def factor_and_floor(self, issue: Issue) -> tuple[float, int]:
         """Settlement-probability factor and lowest ladder rung for ``issue`` at its age now."""
+        if not self.steps:
+            return 1.0, 0
         age = self.env.now - issue.created_at
         factor, floor = 1.0, 0
         for after, f, rung in self.steps:
@@ -75,20 +80,22 @@ class MediationLadder:
             if rung > from_rung and rung >= floor:
                 issue.status = Status.REFERRED
                 delay = float(level.referral_delay.sample(self.rng))
-                self.sim.after(delay, self._reach, issue, i)
+                if delay > 0:
+                    self.sim.after(delay, self._reach, issue, i)
+                else:
+                    self._reach(issue, i)
                 return
         self.sim.unsettled(issue)
 
     def _reach(self, issue: Issue, i: int) -> None:
         rung, _, rooms = self.levels[i]
         room = rooms[self._room_of_grid[i][issue.grid]]
-        issue.path += ">" + LADDER[rung]
+        issue.path = f"{issue.path}>{LADDER[rung]}" if issue.path else LADDER[rung]
         if not room.submit(issue, issue.priority):
             self.refer(issue, rung)  # turned away: the room is full
 
     def _session_done(self, issue: Issue, room: ServiceStation, arrived: float, started: float) -> None:
-        rung = LADDER.index(room.level)
-        level = next(lv for r, lv, _ in self.levels if r == rung)
+        rung, level = self._rung_of_room[room.index]
         factor, _ = self.factor_and_floor(issue)
         if issue.dispute_u[rung] < level.success * factor:
             self.sim.settle(issue, room.level)

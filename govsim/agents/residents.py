@@ -127,13 +127,15 @@ class Residents:
         report_at = plan.report_at.tolist()
         sensor_at = plan.sensor_at.tolist()
         is_dispute = [s is not None for s in cats.on_spot_success]
+        dispute_u = plan.dispute_u.tolist() if any(is_dispute) else None
+        priority, deadline = cats.priority, cats.deadline
         for i, t in enumerate(times):
             if t > env.now:
                 yield env.timeout(t - env.now)
             c = category[i]
-            issue = Issue(i, c, grid[i], point[i], cats.priority[c], t, t + cats.deadline[c],
+            issue = Issue(i, c, grid[i], point[i], priority[c], t, t + deadline[c],
                           handling[i], t + lifetime[i],
-                          dispute_u=tuple(plan.dispute_u[i].tolist()) if is_dispute[c] else None)
+                          dispute_u=tuple(dispute_u[i]) if is_dispute[c] else None)
             sim.issue_arose(issue)
             if report_at[i] < INF:
                 sim.after(report_at[i] - t, sim.discover, issue, Channel.REPORT)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from govsim.rng import SampleBuffer
 from govsim.schedule import WeeklyHours
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class ServiceStation:
         self.level = level
         self.grid = grid
         self.service = service
-        self.rng = sim.streams.stream(stream)
+        self.duration = SampleBuffer(service, sim.streams.stream(stream))
         self.done = done
         self.queue_limit = queue_limit
         self.groups = tuple(groups)
@@ -105,24 +106,27 @@ class ServiceStation:
 
     # --- jobs ---------------------------------------------------------------------------
     def submit(self, issue: Issue, priority: int = 3) -> bool:
-        """Queue ``issue``; False (and nothing queued) if the queue is full."""
-        if self.queue_limit is not None and len(self.queue) >= self.queue_limit:
-            self.sim.records.station_visit(self.index, issue.id, self.env.now, TURNED_AWAY, TURNED_AWAY)
+        """Queue ``issue``; False (and nothing queued) if no server is free and the queue is full."""
+        now = self.env.now
+        if (self.queue_limit is not None and self.busy >= self.capacity
+                and len(self.queue) >= self.queue_limit):
+            self.sim.records.station_visit(self.index, issue.id, now, TURNED_AWAY, TURNED_AWAY)
             return False
         self._advance()
         self._seq += 1
-        heapq.heappush(self.queue, (priority, self.env.now, self._seq, issue))
+        heapq.heappush(self.queue, (priority, now, self._seq, issue))
         self._serve()
         return True
 
     def _serve(self) -> None:
-        while self.busy < self.capacity and self.queue:
-            self._advance()
-            _, arrived, _, issue = heapq.heappop(self.queue)
+        """Start sessions while a server is free and someone waits (integrals already advanced)."""
+        queue = self.queue
+        while self.busy < self.capacity and queue:
+            _, arrived, _, issue = heapq.heappop(queue)
+            now = self.env.now
             self.busy += 1
-            self.in_service[issue.id] = (arrived, self.env.now)
-            duration = float(self.service.sample(self.rng))
-            self.sim.after(duration, self._finish, issue, arrived, self.env.now)
+            self.in_service[issue.id] = (arrived, now)
+            self.sim.after(self.duration(), self._finish, issue, arrived, now)
 
     def _finish(self, issue: Issue, arrived: float, started: float) -> None:
         self._advance()

@@ -18,7 +18,7 @@ from govsim.distributions import Fixed, LogNormal
 from govsim.policies.base import DispatchPolicy, register_policy
 from govsim.policies.traditional import TraditionalPatrol
 from govsim.scenario.convert import Dist
-from govsim.scenario.schema import HoursConfig
+from govsim.scenario.schema import HoursConfig, hours_overlap
 
 if TYPE_CHECKING:
     from govsim.agents.stations import ServiceStation
@@ -36,6 +36,9 @@ class HotlineParams:
     processing_delay: Dist = field(
         default_factory=lambda: LogNormal(4.0, 3.0),
         metadata={"doc": "from triage to the work order reaching the grid or department"})
+
+    def _check(self) -> list[tuple[str, str]]:
+        return hours_overlap(self.hours)
 
 
 @register_policy

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from govsim.distributions import Exponential, Fixed, LogNormal
 from govsim.scenario.convert import Clock, Dist, Duration, NumberDist
 from govsim.schedule import WeeklyHours
@@ -278,6 +280,25 @@ class HoursConfig:
 ShiftConfig = HoursConfig
 
 
+def hours_overlap(hours: list[HoursConfig] | None) -> list[tuple[str, str]]:
+    """A problem if two entries of a list of opening hours overlap (each entry puts the
+    whole staff on duty, so an overlap would count them twice)."""
+    if not hours or len(hours) < 2:
+        return []
+    week = np.zeros(7 * 24 * 60, dtype=np.int8)
+    for h in hours:
+        length = round(((h.end - h.start) % 24.0 or 24.0) * 60)
+        for d in h.days:
+            start = WEEKDAYS.index(d) * 1440 + round(h.start * 60)
+            week[np.arange(start, start + length) % len(week)] += 1
+    if week.max() > 1:
+        minute = int(np.argmax(week > 1))
+        day, rest = divmod(minute, 1440)
+        return [("hours", f"entries overlap (e.g. on {WEEKDAYS[day]} at {rest // 60:02d}:{rest % 60:02d}); "
+                          "each entry puts the whole staff on duty, so merge them")]
+    return []
+
+
 def _office_hours() -> list[HoursConfig]:
     return [HoursConfig(start=9.0, end=17.0, days=["mon", "tue", "wed", "thu", "fri"])]
 
@@ -341,6 +362,9 @@ class MediationLevelConfig:
         default_factory=lambda: Fixed(24.0), metadata=_doc("time for a referral to reach this level"),
     )
 
+    def _check(self) -> list[tuple[str, str]]:
+        return hours_overlap(self.hours)
+
 
 @dataclass(frozen=True)
 class SeverityStep:
@@ -367,6 +391,9 @@ class VolunteerConfig:
         metadata=_doc("when they are on duty"),
     )
     label: str = field(default="volunteer", metadata=_doc("name for tables"))
+
+    def _check(self) -> list[tuple[str, str]]:
+        return hours_overlap(self.hours)
 
 
 @dataclass(frozen=True)
@@ -407,6 +434,9 @@ class DepartmentConfig:
     service: Dist = field(
         default_factory=lambda: LogNormal(4.0, 2.0), metadata=_doc("time to handle a case"),
     )
+
+    def _check(self) -> list[tuple[str, str]]:
+        return hours_overlap(self.hours)
 
 
 @dataclass(frozen=True)
