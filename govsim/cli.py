@@ -50,9 +50,12 @@ def _seed(args: argparse.Namespace, scenario: Any) -> int:
 
 
 def format_summary(table: pd.DataFrame | pd.Series) -> str:
-    """A summary (or side-by-side summaries) as aligned text."""
+    """A summary (or side-by-side summaries) as aligned text; metrics empty in every column
+    (e.g. dispute metrics of a scenario without disputes) are left out."""
     if isinstance(table, pd.Series):
         table = table.to_frame()
+    numeric = table.apply(pd.to_numeric, errors="coerce")
+    table = table[~numeric.isna().all(axis=1)]
 
     def fmt(x: Any) -> str:
         if isinstance(x, str):
