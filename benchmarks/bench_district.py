@@ -14,7 +14,8 @@ It times, separately:
 ``build``    ``Simulation(scenario, seed)``: territory, workers and routes, and every
              issue of the run drawn up front (``IssuePlan.draw``);
 ``run``      the SimPy event loop (``Simulation.run`` without the tables);
-``tables``   ``Result.from_simulation``: the pandas tables built from the records;
+``tables``   ``Result.from_simulation`` and the tables it builds lazily (``issues``,
+             ``false_alarms``, ``workers``): pandas tables built from the records;
 ``summary``  ``Result.summary()``, including exact patrol coverage, which expands
              every patrol visit from the recorded segments.
 
@@ -23,6 +24,10 @@ total wall time and the peak resident memory (``getrusage(RUSAGE_SELF).ru_maxrss
 KiB on Linux) after each phase. ``tracemalloc`` is not used: it slows a run
 several-fold. ``--profile`` runs the same phases under cProfile (times are then
 inflated) and prints the top functions by cumulative and by total time.
+
+Wall times on a shared VM vary by about ±20% from run to run: compare medians of at
+least three runs, started when nothing else uses the CPU (the script warns when the
+load average is high or the process got less than 90% of the wall time as CPU time).
 
 Target (the issue): a full year of ``benchmarks/dongcheng.yaml`` in under 60 s on
 one core and under 2 GB of memory. Results: ``benchmarks/README.md``.
@@ -38,6 +43,7 @@ import os
 import platform
 import pstats
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -60,12 +66,24 @@ from govsim.scenario.loader import parse_override  # noqa: E402
 TARGET_WALL_S = 60.0
 TARGET_RSS_MIB = 2048.0
 PHASES = ("load", "build", "run", "tables", "summary")
+LAZY_TABLES = ("issues", "false_alarms", "workers")  # built on first access by recent Result versions
 
 
 def peak_rss_mib() -> float:
     """Peak resident set size of this process so far, MiB (ru_maxrss is KiB on Linux)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
+
+
+def code_version() -> str:
+    """``git describe`` of the govsim being timed (``+dirty`` if it has local changes)."""
+    src = Path(govsim.__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(src), "describe", "--always", "--dirty=+dirty"],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 def expected_issues(sim: engine.Simulation) -> float:
@@ -138,7 +156,13 @@ def run_phases(args: argparse.Namespace, timer: Timer) -> dict[str, Any]:
         total_run = time.perf_counter() - t0
     finally:
         Result.from_simulation = original  # type: ignore[method-assign]
-    timer.times["tables"] = tables_time[0]
+    # Tables that Result builds lazily (on first use) are built here, so that ``tables``
+    # covers every table the summary reads and ``summary`` only the metrics.
+    t0 = time.perf_counter()
+    for name in LAZY_TABLES:
+        getattr(result, name, None)
+    tables_time.append(time.perf_counter() - t0)
+    timer.times["tables"] = sum(tables_time)
     timer.times["run"] = total_run - tables_time[0]
     timer.rss["tables"] = peak_rss_mib()
 
@@ -194,6 +218,7 @@ def print_report(info: dict[str, Any], timer: Timer, profiled: bool) -> dict[str
         "cpu_affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "date": time.strftime("%Y-%m-%d"),
     }
+    print(f"govsim {info['govsim']}, Python {info['python']}")
     print(f"scenario {info['scenario']}  policy {info['policy']}  seed {info['seed']}  "
           f"horizon {days:g} d")
     print(f"district: {info['n_grids']} grids, {info['n_points']} patrol points, "
@@ -208,6 +233,7 @@ def print_report(info: dict[str, Any], timer: Timer, profiled: bool) -> dict[str
     for p in PHASES:
         print(f"{p:<9} {timer.times[p]:>9.2f} {timer.rss[p]:>13.0f}")
     print(f"{'total':<9} {total:>9.2f} {peak:>13.0f}")
+    print(f"CPU time {info['cpu_s']:.2f} s ({info['cpu_s'] / total:.0%} of the wall time)")
     print()
     print(f"issues/s (issues / total wall): {info['issues_per_s']:,.0f}")
     if info["events_per_s"]:
@@ -222,13 +248,17 @@ def print_report(info: dict[str, Any], timer: Timer, profiled: bool) -> dict[str
               f"{'' if days >= 365 else ' (extrapolated)'};  "
               f"target < {TARGET_RSS_MIB:.0f} MiB: {'met' if peak < TARGET_RSS_MIB else 'NOT met'}"
               f"{'' if days >= 365 else ' (for this horizon)'}")
+    busy = max(x for x in (info["load_avg_1min_before"], info["load_avg_1min_after"], 0.0) if x is not None)
+    if busy > 1.5 or info["cpu_s"] < 0.9 * total:
+        print(f"warning: the machine was busy (1-min load average {busy:.1f}); timings are unreliable")
     if info["cpu_affinity"] is not None and len(info["cpu_affinity"]) > 1:
         print(f"warning: not pinned to one core (affinity {info['cpu_affinity']}); "
               "use `taskset -c 0 python ...`")
     print()
     print("summary:")
     for k, v in info["summary"].items():
-        print(f"  {k:<22} {v if v is None else f'{v:,.4g}'}")
+        text = "-" if v is None else (f"{int(v):,}" if float(v).is_integer() else f"{v:.4g}")
+        print(f"  {k:<22} {text}")
     return info
 
 
@@ -246,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     timer = Timer()
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    cpu0 = time.process_time()
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()
@@ -253,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
         prof.disable()
     else:
         info = run_phases(args, timer)
+    info["cpu_s"] = round(time.process_time() - cpu0, 3)
+    info["load_avg_1min_before"] = load_before
+    info["load_avg_1min_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    info["govsim"] = f"{Path(govsim.__file__).resolve().parent} ({code_version()})"
     info = print_report(info, timer, args.profile)
 
     if args.profile:
@@ -262,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             stats.print_stats(args.top)
             print(f"\n===== top {args.top} by {key} time =====")
             text = buf.getvalue()
-            print(text[text.find("   ncalls"):] if "   ncalls" in text else text)
+            print((text[text.find("   ncalls"):] if "   ncalls" in text else text).rstrip())
 
     if args.json:
         Path(args.json).write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")

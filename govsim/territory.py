@@ -51,6 +51,7 @@ class Territory:
         self._manhattan = self.metric == "manhattan"
         self._tree: cKDTree | None = None
         self._near: dict[tuple[int, float], list[tuple[float, int]]] = {}
+        self._near_set: dict[tuple[int, float], frozenset[int]] = {}
         # Largest distance from any position inside a grid to that grid's centre.
         half = float(self.grid_edge.max()) / 2
         self.centre_slack = 2 * half if self._manhattan else math.sqrt(2) * half
@@ -93,8 +94,17 @@ class Territory:
             idx = self._tree.query_ball_point(centre, r=radius_m, p=p)
             d = self._centre_distances(grid, np.asarray(idx, dtype=np.intp))
             order = np.lexsort((idx, d))
-            found = [(float(d[i]), int(idx[i])) for i in order]
+            found = list(zip(d[order].tolist(), np.asarray(idx)[order].tolist()))
             self._near[key] = found
+        return found
+
+    def grids_near_set(self, grid: int, radius_m: float) -> frozenset[int]:
+        """The grids of :meth:`grids_near`, as a set (cached)."""
+        key = (grid, radius_m)
+        found = self._near_set.get(key)
+        if found is None:
+            found = frozenset(g for _, g in self.grids_near(grid, radius_m))
+            self._near_set[key] = found
         return found
 
     def _centre_distances(self, grid: int, others: np.ndarray) -> np.ndarray:

@@ -33,6 +33,9 @@ class WorkBoard:
         self.free_in_grid: list[dict[int, GridWorker]] = [{} for _ in range(n)]
         self.queues: list[list[QueueEntry]] = [[] for _ in range(n)]
         self.n_waiting = 0
+        self.n_free = 0
+        self._waiting_in_grid = [0] * n
+        self.waiting_grids: set[int] = set()  # grids with at least one waiting issue
 
     # --- workers ---------------------------------------------------------------------------
     def set_free(self, worker: GridWorker) -> None:
@@ -45,6 +48,7 @@ class WorkBoard:
             self.free_in_grid[g][worker.id] = worker
         worker.indexed_grids = grids
         worker.free = True
+        self.n_free += 1
 
     def set_busy(self, worker: GridWorker) -> None:
         if not worker.free:
@@ -53,11 +57,12 @@ class WorkBoard:
             del self.free_in_grid[g][worker.id]
         worker.indexed_grids = ()
         worker.free = False
+        self.n_free -= 1
 
     def assign(self, issue: Issue, worker: GridWorker) -> None:
         """Send ``worker`` to ``issue`` (interrupting its patrol if it is patrolling)."""
         if issue.status is Status.WAITING:
-            self.n_waiting -= 1
+            self._unwait(issue)
         issue.status = Status.ASSIGNED
         issue.assigned_at = self.env.now
         issue.handler = worker.id
@@ -69,6 +74,8 @@ class WorkBoard:
     def nearest_free(self, issue: Issue, radius_m: float, own_grid_only: bool = False) -> GridWorker | None:
         """The free worker able to handle ``issue`` nearest to it within ``radius_m``
         (ties: lowest id). With ``own_grid_only``, only workers responsible for its grid."""
+        if self.n_free == 0:
+            return None
         terr = self.territory
         if own_grid_only:
             candidates: Iterable[GridWorker] = self.free_in_grid[issue.grid].values()
@@ -103,6 +110,9 @@ class WorkBoard:
         issue.queued_at = self.env.now
         issue.queue_version += 1
         self.n_waiting += 1
+        g = issue.grid
+        self._waiting_in_grid[g] += 1
+        self.waiting_grids.add(g)
         heapq.heappush(self.queues[issue.grid],
                        (issue.priority, issue.queued_at, issue.id, issue.queue_version, issue))
 
@@ -115,8 +125,15 @@ class WorkBoard:
     def withdraw(self, issue: Issue) -> None:
         """A waiting issue went away (lapsed); its queue entry goes stale."""
         if issue.status is Status.WAITING:
-            self.n_waiting -= 1
+            self._unwait(issue)
         issue.queue_version += 1
+
+    def _unwait(self, issue: Issue) -> None:
+        self.n_waiting -= 1
+        g = issue.grid
+        self._waiting_in_grid[g] -= 1
+        if self._waiting_in_grid[g] == 0:
+            self.waiting_grids.discard(g)
 
     def best_waiting(self, worker: GridWorker, grids: Iterable[int], radius_m: float = math.inf) -> Issue | None:
         """The most urgent (then longest waiting) issue in ``grids`` that ``worker`` can
@@ -148,14 +165,12 @@ class WorkBoard:
             heapq.heappop(q)
         if not q:
             return None
-
-        def fits(e: QueueEntry) -> bool:
-            return worker.can_handle(e[4]) and (
-                here < 0 or self.territory.distance(here, e[4].point) <= radius_m)
-
-        if fits(q[0]):
-            return q[0]
-        fitting = [e for e in q if _valid(e) and fits(e)]
+        dist = self.territory.distance
+        head = q[0]
+        if worker.can_handle(head[4]) and (here < 0 or dist(here, head[4].point) <= radius_m):
+            return head
+        fitting = [e for e in q if _valid(e) and worker.can_handle(e[4])
+                   and (here < 0 or dist(here, e[4].point) <= radius_m)]
         return min(fitting) if fitting else None
 
     def _remove(self, grid: int, entry: QueueEntry) -> None:

@@ -13,6 +13,7 @@ A study adds a strategy with :func:`register_route`.
 
 from __future__ import annotations
 
+import bisect
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -131,7 +132,7 @@ class FixedCycle(PatrolRoute):
     def last_visit(self, k_from: int, max_offset: float) -> int:
         q = math.floor(max_offset / self.period)
         r = max_offset - q * self.period
-        i = int(np.searchsorted(self.cum, r + EPS, side="right")) - 1
+        i = bisect.bisect_right(self._cum, r + EPS) - 1
         k = q * self.length + max(i, 0)
         while self.offset(k) > max_offset + EPS:
             k -= 1

@@ -68,8 +68,11 @@ class SmartDispatch(DispatchPolicy):
     def worker_free(self, worker: GridWorker) -> None:
         if self.board.n_waiting == 0:
             return
-        here = self.sim.territory.grid_of_point(worker.position())
-        grids = (g for _, g in self.sim.territory.grids_near(here, self._search))
+        terr = self.sim.territory
+        near = terr.grids_near_set(terr.grid_of_point(worker.position()), self._search)
+        waiting = self.board.waiting_grids
+        grids = ([g for g in waiting if g in near] if len(waiting) < len(near)
+                 else [g for g in near if g in waiting])
         issue = self.board.best_waiting(worker, grids, self.radius)
         if issue is not None:
             self.board.assign(issue, worker)
