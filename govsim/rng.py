@@ -12,8 +12,13 @@ new stream never shifts an existing one.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from govsim.distributions import Distribution
 
 
 class RandomStreams:
@@ -44,47 +49,44 @@ class RandomStreams:
         return gen
 
 
-class UniformBuffer:
-    """Uniform(0, 1) draws served one at a time from vectorised blocks.
+class DrawBuffer:
+    """Scalar draws served one at a time from vectorised blocks of ``draw(block)``.
 
-    Scalar calls to a Generator cost about a microsecond each; hot paths
-    (a patrol pass, a dispatch roll) take their draws from this buffer instead.
+    Scalar calls to a Generator cost about a microsecond each; hot paths (a patrol
+    pass, a mediation session) take their draws from a buffer instead. The sequence
+    of values is the same as drawing the blocks directly, so it stays reproducible.
     """
 
-    __slots__ = ("_rng", "_block", "_buf", "_i")
+    __slots__ = ("_draw", "_block", "_buf", "_i")
+
+    def __init__(self, draw: Callable[[int], np.ndarray], block: int) -> None:
+        self._draw = draw
+        self._block = block
+        self._buf: list[float] = []
+        self._i = 0
+
+    def __call__(self) -> float:
+        i = self._i
+        if i >= len(self._buf):
+            self._buf = np.asarray(self._draw(self._block), dtype=float).tolist()
+            i = 0
+        self._i = i + 1
+        return self._buf[i]
+
+
+class UniformBuffer(DrawBuffer):
+    """Uniform(0, 1) draws from ``rng``, served from blocks."""
+
+    __slots__ = ()
 
     def __init__(self, rng: np.random.Generator, block: int = 4096) -> None:
-        self._rng = rng
-        self._block = block
-        self._buf: list[float] = []
-        self._i = 0
-
-    def __call__(self) -> float:
-        i = self._i
-        if i >= len(self._buf):
-            self._buf = self._rng.random(self._block).tolist()
-            i = 0
-        self._i = i + 1
-        return self._buf[i]
+        super().__init__(rng.random, block)
 
 
-class SampleBuffer:
-    """Draws of a distribution served one at a time from vectorised blocks (see
-    :class:`UniformBuffer`); deterministic for a given generator."""
+class SampleBuffer(DrawBuffer):
+    """Draws of distribution ``dist`` from ``rng``, served from blocks."""
 
-    __slots__ = ("_dist", "_rng", "_block", "_buf", "_i")
+    __slots__ = ()
 
-    def __init__(self, dist, rng: np.random.Generator, block: int = 1024) -> None:  # dist: Distribution
-        self._dist = dist
-        self._rng = rng
-        self._block = block
-        self._buf: list[float] = []
-        self._i = 0
-
-    def __call__(self) -> float:
-        i = self._i
-        if i >= len(self._buf):
-            self._buf = np.asarray(self._dist.sample(self._rng, self._block), dtype=float).tolist()
-            i = 0
-        self._i = i + 1
-        return self._buf[i]
+    def __init__(self, dist: Distribution, rng: np.random.Generator, block: int = 1024) -> None:
+        super().__init__(lambda n: dist.sample(rng, n), block)
