@@ -42,8 +42,6 @@ import json
 import os
 import platform
 import pstats
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -63,27 +61,12 @@ from govsim import engine  # noqa: E402
 from govsim.result import Result  # noqa: E402
 from govsim.scenario.loader import parse_override  # noqa: E402
 
+from _common import code_version, peak_rss_mib  # noqa: E402 (sibling module)
+
 TARGET_WALL_S = 60.0
 TARGET_RSS_MIB = 2048.0
 PHASES = ("load", "build", "run", "tables", "summary")
 LAZY_TABLES = ("issues", "false_alarms", "workers")  # built on first access by recent Result versions
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far, MiB (ru_maxrss is KiB on Linux)."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
-
-
-def code_version() -> str:
-    """``git describe`` of the govsim being timed (``+dirty`` if it has local changes)."""
-    src = Path(govsim.__file__).resolve().parent.parent
-    try:
-        out = subprocess.run(["git", "-C", str(src), "describe", "--always", "--dirty=+dirty"],
-                             capture_output=True, text=True, timeout=10)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def expected_issues(sim: engine.Simulation) -> float:

@@ -48,7 +48,6 @@ import os
 import platform
 import pstats
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -66,6 +65,8 @@ from scipy import stats  # noqa: E402
 
 import govsim  # noqa: E402
 from govsim.theory import mmc_metrics  # noqa: E402
+
+from _common import code_version  # noqa: E402 (sibling module)
 
 TARGET_RATIO = 1.3
 HOUSEHOLDS = 1000.0  # one grid of 1,000 households: rate (per 1,000 hh per day) = 24 lambda
@@ -182,16 +183,6 @@ def fcfs_replay(arrived: np.ndarray, duration: np.ndarray, c: int) -> np.ndarray
         out[i] = start - a
         heapq.heappush(free, start + d)
     return out
-
-
-def code_version() -> str:
-    src = Path(govsim.__file__).resolve().parent.parent
-    try:
-        out = subprocess.run(["git", "-C", str(src), "describe", "--always", "--dirty=+dirty"],
-                             capture_output=True, text=True, timeout=10)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 # --------------------------------------------------------------------------- main
