@@ -19,11 +19,15 @@ from typing import Any
 import numpy as np
 import simpy
 
+from govsim.agents.councils import ResidentCouncils
 from govsim.agents.departments import Departments
+from govsim.agents.liaisons import PartyLiaison
 from govsim.agents.mediation import MediationLadder
+from govsim.agents.participation import Participation, rate_changes
 from govsim.agents.patrol import PatrolWatch
 from govsim.agents.residents import WALK_IN_DRAW, IssuePlan, Residents
-from govsim.agents.sensors import FalseAlarms, place_sensors
+from govsim.agents.responders import ResponderHiring
+from govsim.agents.sensors import FalseAlarms, choose_grids, sensor_intensity
 from govsim.agents.stations import ServiceStation
 from govsim.agents.workers import GridWorker, Shift
 from govsim.issues import CategoryTable, Channel, Issue, Status
@@ -55,19 +59,34 @@ class Simulation:
         self.stations: list[ServiceStation] = []
         self.board = WorkBoard(self)
         self.patrol = PatrolWatch(self)
-        self.workers = self._hire_workers()
-        for w in self.workers:
-            self.patrol.add_worker(w)
-        self.departments = Departments(self)
-        self.ladder = MediationLadder(self)
-        self.policy = POLICIES[scenario.policy](self, scenario.policy_params())
+        gov = scenario.governance
+        councils = gov.councils.categories if gov.councils is not None else []
+        self.takes_off_board = [name in councils for name in self.categories.names]
         try:
-            self.sensor_grids = place_sensors(scenario.channels.sensors, self.territory,
-                                              self.streams.stream("sensors/placement"))
+            self.participation = Participation(scenario, self.territory)
+            changes = rate_changes(scenario, self.territory, self.categories.names)
+            self.workers = self._hire_workers()
+            for w in self.workers:
+                self.patrol.add_worker(w)
+            self._train(self.workers)
+            self.workers += ResponderHiring(self).hire(first_id=len(self.workers))
+            channels = scenario.channels
+            self.sensor_grids = choose_grids(
+                channels.sensors, "channels.sensors", self.territory, self.streams.stream("sensors/placement"),
+                sensor_intensity(self.territory, self.categories))
+            self.app_grids = choose_grids(channels.app, "channels.app", self.territory,
+                                          self.streams.stream("app/placement"))
         except ScenarioError as err:
             raise err.with_source(scenario.source) from None
-        self.plan = IssuePlan.draw(self.territory, self.categories, scenario.channels,
-                                   self.sensor_grids, self.horizon, self.streams)
+        self.local_cover = self._local_cover()
+        self.departments = Departments(self)
+        self.ladder = MediationLadder(self)
+        self.councils = ResidentCouncils(self, self.participation)
+        self.liaison = PartyLiaison(gov.liaison, self.territory, self.categories.names)
+        self.policy = POLICIES[scenario.policy](self, scenario.policy_params())
+        self.plan = IssuePlan.draw(self.territory, self.categories, channels, self.sensor_grids,
+                                   self.horizon, self.streams, app_grids=self.app_grids,
+                                   participation=self.participation, changes=changes, liaison=self.liaison)
         Residents(self, self.plan)
         self.alarms = FalseAlarms(self, self.sensor_grids, first_id=len(self.plan))
 
@@ -75,8 +94,9 @@ class Simulation:
     def _hire_workers(self) -> list[GridWorker]:
         cfg = self.scenario.workers
         terr = self.territory
-        skills = [(cfg.categories is None or name in cfg.categories) and dept is None
-                  for name, dept in zip(self.categories.names, self.categories.department)]
+        skills = [(cfg.categories is None or name in cfg.categories) and dept is None and not off
+                  for name, dept, off in zip(self.categories.names, self.categories.department,
+                                             self.takes_off_board)]
         route_factory = ROUTES[cfg.route]
         workers: list[GridWorker] = []
         for s, shift_cfg in enumerate(cfg.shifts):
@@ -93,7 +113,45 @@ class Simulation:
                 workers.append(GridWorker(self, wid, grids, shift, s, route, start_k, cfg.speed_kmh, skills))
         return workers
 
+    def _train(self, workers: list[GridWorker]) -> None:
+        """Training (培训): a random share of the grid workers handle faster and settle more
+        disputes at first contact."""
+        cfg = self.scenario.governance.training
+        if cfg is None:
+            return
+        trained = self.streams.stream("training").random(len(workers)) < cfg.share
+        for w, t in zip(workers, trained.tolist()):
+            if t:
+                w.trained = True
+                w.skill = cfg.speedup
+                w.on_spot_gain = cfg.on_spot_gain
+
+    def _local_cover(self) -> set[tuple[int, int]]:
+        """(grid, category) pairs of department categories that a local responder (a service
+        team, alliance staff) takes instead of the department."""
+        depts = [c for c in range(self.categories.n) if self.categories.department[c] is not None]
+        cover: set[tuple[int, int]] = set()
+        for w in self.workers:
+            for c in depts:
+                if w.skills[c]:
+                    cover.update((g, c) for g in w.grids)
+        return cover
+
     # --- helpers for agents and policies ------------------------------------------------
+    def hand_over(self, issue: Issue) -> bool:
+        """Route ``issue`` away from the work board if its category belongs elsewhere: to the
+        community's resident council (collective matters), or to its department — unless a
+        local team or alliance staff serving its grid handles the category. True if handed over.
+        Dispatch policies call this once an issue has been classified."""
+        if issue.category < 0:
+            return False
+        if self.councils.take(issue):
+            return True
+        if (issue.grid, issue.category) in self.local_cover:
+            return False
+        return self.departments.take(issue)
+
+
     def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         """Call ``fn(*args)`` after ``delay`` hours of simulated time."""
         ev = self.env.timeout(delay)
@@ -147,6 +205,7 @@ class Simulation:
         if p is None:
             self.settle(issue, None)
             return
+        p += worker.on_spot_gain * (1.0 - p)
         issue.path = "grid"
         factor, floor = self.ladder.factor_and_floor(issue)
         if floor == 0 and issue.dispute_u[0] < p * factor:

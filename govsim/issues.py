@@ -47,8 +47,9 @@ class Channel:
     REPORT = "report"    # resident report: hotline 12345 or app
     SENSOR = "sensor"    # sensors / AI video, 智能预警
     WALK_IN = "walk_in"  # residents bring a dispute to a mediation room themselves
+    LIAISON = "liaison"  # a party member's contact with a linked household, 党员联户
 
-    ALL = (PATROL, REPORT, SENSOR, WALK_IN)
+    ALL = (PATROL, REPORT, SENSOR, WALK_IN, LIAISON)
 
 
 class Issue:

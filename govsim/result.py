@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from govsim import metrics
+from govsim.agents.councils import TOPIC_COLUMNS
 from govsim.agents.stations import TURNED_AWAY, ServerGroup
 from govsim.agents.workers import STATE_NAMES
 from govsim.issues import Issue
@@ -54,6 +55,7 @@ class Result:
         patrols: pd.DataFrame, time_use: pd.DataFrame, worker_info: pd.DataFrame, grids: pd.DataFrame,
         point_grid: np.ndarray, routes: list[PatrolRoute], sessions: pd.DataFrame,
         station_info: pd.DataFrame, station_groups: list[list[ServerGroup]], dispute_categories: list[str],
+        council_topics: pd.DataFrame | None = None, governance: dict[str, float] | None = None,
     ) -> None:
         self.scenario = scenario
         self.seed = seed
@@ -73,6 +75,9 @@ class Result:
         self._station_info = station_info
         self._station_groups = station_groups
         self.dispute_categories = dispute_categories
+        self.council_topics = (council_topics if council_topics is not None
+                               else pd.DataFrame({c: [] for c in TOPIC_COLUMNS}))
+        self.governance = dict(governance or {})  # facts of the run's mechanisms (see metrics.governance_metrics)
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
@@ -97,6 +102,9 @@ class Result:
             "n_grids": [len(w.grids) for w in sim.workers],
             "shift": [w.shift_index for w in sim.workers],
             "n_handled": [w.n_handled for w in sim.workers],
+            "kind": [w.kind for w in sim.workers],
+            "role": [w.role for w in sim.workers],
+            "trained": [w.trained for w in sim.workers],
         })
         has_sensor = np.zeros(terr.n_grids, dtype=bool)
         has_sensor[sim.sensor_grids] = True
@@ -107,6 +115,9 @@ class Result:
             "area_type": [terr.area_types[a] for a in terr.grid_area],
             "households": terr.grid_households, "x_m": terr.grid_x, "y_m": terr.grid_y,
             "edge_m": terr.grid_edge, "n_points": np.diff(terr.grid_first_point), "sensor": has_sensor,
+            "app": np.isin(np.arange(terr.n_grids), sim.app_grids),
+            "liaison_share": sim.liaison.linked_share,
+            "participation_end": sim.participation.at(np.arange(terr.n_grids), sim.horizon),
         })
         visits = sim.records.station_visits()
         sessions = pd.DataFrame(visits)
@@ -122,12 +133,26 @@ class Result:
             "mean_busy": [st.busy_area / sim.horizon for st in sim.stations],
         })
         disputes = [n for n, p in zip(cat_names, sim.categories.on_spot_success) if p is not None]
+        topics = pd.DataFrame(sim.councils.rows, columns=list(TOPIC_COLUMNS))
+        for col in ("published_at", "executed_at", "evaluated_at"):  # steps not reached in the run
+            topics.loc[topics[col] > sim.horizon, col] = np.nan
+        chan = sim.scenario.channels
+        governance = {
+            "liaison_household_share": sim.liaison.household_share(),
+            "liaison_contact_share": sim.liaison.contacted_share(),
+            "participation_end": sim.participation.mean(sim.horizon),
+            "councils": sim.scenario.governance.councils is not None,
+            "infrastructure_cost_per_year": (
+                len(sim.sensor_grids) * chan.sensors.cost_per_grid + len(sim.app_grids) * chan.app.cost_per_grid
+                if chan.sensors.enabled or chan.app.enabled else np.nan),
+        }
         return cls(scenario=sim.scenario, seed=sim.seed, issue_records=sim.issues,
                    alarm_records=sim.false_alarms, category_names=cat_names, territory=terr,
                    patrols=patrols, time_use=time_use, worker_info=worker_info, grids=grids,
                    point_grid=terr.point_grid, routes=[w.route for w in sim.workers],
                    sessions=sessions, station_info=station_info,
-                   station_groups=[list(st.groups) for st in sim.stations], dispute_categories=disputes)
+                   station_groups=[list(st.groups) for st in sim.stations], dispute_categories=disputes,
+                   council_topics=topics, governance=governance)
 
     # --- tables --------------------------------------------------------------------------
     @cached_property
@@ -218,16 +243,21 @@ class Result:
         out["point_coverage"] = float(cov["point_coverage"].mean())
         out["grid_coverage"] = float(cov["grid_coverage"].mean())
         hours = metrics.worker_hours(self.time_use, len(self._worker_info), warmup, self.horizon)
-        out["worker_utilisation"] = metrics.utilisation(hours)
+        out["worker_utilisation"] = metrics.utilisation(hours[self._worker_info["kind"] == "grid_worker"])
         out["n_false_alarms"] = int((self.false_alarms["created_at"] >= warmup).sum())
         out |= metrics.dispute_metrics(self.issues, self.dispute_categories, warmup)
         out |= metrics.station_metrics(self.station_table(warmup), self.issues)
+        out |= metrics.governance_metrics(self.issues, self._worker_info, self.time_use, self.council_topics,
+                                          self.governance, warmup, self.horizon)
         return pd.Series({k: out[k] for k in metrics.SUMMARY_KEYS}, name=self.scenario.name)
 
     # --- output ------------------------------------------------------------------------
     def to_dir(self, path: str | Path, fmt: str = "auto") -> list[Path]:
         """Write the tables (and the summary) to ``path``: Parquet if pyarrow is installed and
-        ``fmt`` is ``auto`` or ``parquet``, else CSV. Returns the files written."""
+        ``fmt`` is ``auto`` or ``parquet``, else CSV, and ``run.json`` (the scenario and seed,
+        for :meth:`from_dir`). Returns the files written."""
+        import json
+
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
         if fmt == "auto":
@@ -240,7 +270,7 @@ class Result:
         written = []
         tables = {"issues": self.issues, "false_alarms": self.false_alarms, "patrols": self.patrols,
                   "workers": self.workers, "grids": self.grids, "sessions": self.sessions,
-                  "stations": self.stations}
+                  "stations": self.stations, "time_use": self.time_use}
         for name, df in tables.items():
             f = out / f"{name}.{fmt}"
             if fmt == "parquet":
@@ -251,7 +281,79 @@ class Result:
         f = out / "summary.csv"
         self.summary().to_frame("value").to_csv(f, index_label="metric")
         written.append(f)
+        f = out / "run.json"  # what was run, so that from_dir can rebuild the district and routes
+        seed = self.seed
+        if isinstance(seed, np.random.SeedSequence):
+            seed = {"entropy": seed.entropy, "spawn_key": list(seed.spawn_key)}
+        source = self.scenario.source
+        if source and Path(source).is_file():
+            source = str(Path(source).resolve())
+        info = {"format": "govsim-run-dir/1", "name": self.scenario.name, "seed": seed,
+                "horizon": self.horizon, "warmup": self.warmup, "source": source,
+                "dispute_categories": self.dispute_categories, "scenario": self.scenario.raw}
+        f.write_text(json.dumps(info, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        written.append(f)
         return written
+
+    @classmethod
+    def from_dir(cls, path: str | Path) -> Result:
+        """Read back a run written by :meth:`to_dir` (``govsim run --out DIR``): its tables as
+        written, with the district and patrol routes rebuilt from the scenario and seed in
+        ``run.json`` (nothing is simulated again), so that visits, coverage and the summary
+        work as on the original run. Raises ``ValueError`` if ``path`` holds no such run."""
+        import dataclasses
+        import json
+
+        from govsim.engine import Simulation
+        from govsim.scenario import load_scenario
+
+        src = Path(path)
+        try:
+            info = json.loads((src / "run.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ValueError(f"{src}: no run.json: not a directory written by `govsim run --out` "
+                             f"(or by an older govsim: run it again)") from None
+        except (OSError, ValueError) as err:
+            raise ValueError(f"{src / 'run.json'}: unreadable ({err})") from None
+        tables = {}
+        for name in ("issues", "false_alarms", "patrols", "workers", "grids", "sessions", "stations",
+                     "time_use"):
+            parquet, csv = src / f"{name}.parquet", src / f"{name}.csv"
+            if not (parquet.exists() or csv.exists()):
+                raise ValueError(f"{src}: {name}.parquet or {name}.csv is missing")
+            tables[name] = pd.read_parquet(parquet) if parquet.exists() else pd.read_csv(csv)
+        scenario = load_scenario(info["scenario"])
+        if info.get("source"):
+            scenario = dataclasses.replace(scenario, source=info["source"])
+        seed = info["seed"]
+        if isinstance(seed, dict):
+            seed = np.random.SeedSequence(seed["entropy"], spawn_key=tuple(seed["spawn_key"]))
+        try:
+            sim = Simulation(scenario, seed)
+        except KeyError as err:  # a policy or route registered by a module not imported here
+            raise ValueError(f"{src}: cannot rebuild scenario {scenario.name!r}: unknown {err}; "
+                             f"import the module that registers it first") from None
+        issues, time_use = tables["issues"], tables["time_use"]
+        hours = [f"{state}_h" for state in metrics.TIME_USE_STATES] + ["worked_h", "utilisation"]
+        issues["category"] = pd.Categorical(issues["category"], categories=sim.categories.names)
+        issues["path"] = issues["path"].fillna("")
+        time_use["state"] = pd.Categorical(time_use["state"], categories=list(STATE_NAMES))
+        sessions = tables["sessions"].astype({"station": np.int64, "issue_id": np.int64, "arrived": float,
+                                              "started": float, "ended": float, "turned_away": bool,
+                                              "wait": float})  # an empty CSV has no types
+        out = cls(scenario=scenario, seed=seed, issue_records=[], alarm_records=[],
+                  category_names=sim.categories.names, territory=sim.territory,
+                  patrols=tables["patrols"], time_use=time_use,
+                  worker_info=tables["workers"].drop(columns=hours),
+                  grids=tables["grids"], point_grid=sim.territory.point_grid,
+                  routes=[w.route for w in sim.workers], sessions=sessions,
+                  station_info=tables["stations"][["station", "name", "kind", "level", "grid",
+                                                   "mean_queue", "mean_busy"]],
+                  station_groups=[list(st.groups) for st in sim.stations],
+                  dispute_categories=info["dispute_categories"])
+        for name in ("issues", "false_alarms", "workers", "stations"):  # the tables as written
+            out.__dict__[name] = tables[name]
+        return out
 
     def __repr__(self) -> str:
         return (f"Result({self.scenario.name!r}, seed={self.seed}, issues={len(self.issues)}, "

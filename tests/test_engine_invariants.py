@@ -23,6 +23,26 @@ TRAD = SCEN / "traditional_patrol.yaml"
 SMART = SCEN / "smart_dispatch.yaml"
 SHORT = {"horizon": "5d"}
 
+# Every governance mechanism at once (docs/governance/): responders who do not patrol,
+# councils, liaison discovery, thinning of arrivals.
+COLLECTIVE = {"rate": 0.3, "handling": "1h", "report": {"prob": 0.9}}
+GOVERNANCE = {
+    "liaison": {"members_per_grid": 20, "contact_interval": "2d"},
+    "volunteers": {"per_community": 2, "categories": ["garbage", "stairwell_clutter", "parking"],
+                   "hours": [{"start": "09:00", "end": "17:00", "days": ["tue", "sat"]}]},
+    "participation": {"level": 0.3, "communities": {"c0": 0.6}},
+    "festival": {"start": "2d", "participation": 0.7, "rate_multipliers": {"neighbour_dispute": 0.6}},
+    "councils": {"categories": ["garbage_point"], "every_weeks": 1, "day": "tue", "agenda": 2,
+                 "publication": "6h", "execution": "12h", "evaluation": "2h"},
+    "teams": {"members": [{"role": "police", "categories": ["safety_hazard"]},
+                          {"role": "doctor", "categories": ["elderly_help"], "count": 2}]},
+    "alliance": {"units": [{"name": "hospital", "staff": 2, "categories": ["elderly_help"],
+                            "communities": ["c0", "c1", "c4"]},
+                           {"name": "mall", "rate_multipliers": {"parking": 0.7}}]},
+    "red_property": {"rate_multipliers": {"garbage": 0.4, "stairwell_clutter": 0.4}},
+    "training": {"share": 0.5},
+}
+
 VARIANTS = {
     "traditional": (TRAD, {}),
     "smart": (SMART, {}),
@@ -40,6 +60,10 @@ VARIANTS = {
     "smart_half_per_grid_24h": (SMART, {"workers.per_grid": 0.5,
                                         "workers.shifts": [{"start": "00:00", "end": "24:00"}]}),
     "smart_no_patrol": (SMART, {"channels.patrol": False}),
+    "smart_governance": (SMART, {"governance": GOVERNANCE, "categories.garbage_point": COLLECTIVE,
+                                 "channels.app": {"enabled": True, "coverage": 0.5}}),
+    "traditional_governance": (TRAD, {"governance": GOVERNANCE, "categories.garbage_point": COLLECTIVE,
+                                      "workers.per_grid": 0.25}),
 }
 
 _CACHE: dict[str, tuple[govsim.Simulation, govsim.Result]] = {}
@@ -149,8 +173,9 @@ def test_issue_conservation_and_time_order(name):
     assert df.loc[disc, "channel"].isin(Channel.ALL).all()
     handler = df["handler"].to_numpy()
     assert np.all(assigned[handler >= 0])
-    if "department" in df.columns:  # referred to a department: assigned there, no grid worker
-        assert np.array_equal(assigned, (handler >= 0) | df["department"].notna().to_numpy())
+    if "department" in df.columns:  # referred to a department or a council: no worker
+        elsewhere = df["department"].notna().to_numpy() | (df["path"] == "council").to_numpy()
+        assert np.array_equal(assigned, (handler >= 0) | elsewhere)
     else:
         assert np.array_equal(assigned, handler >= 0)
 
@@ -197,7 +222,7 @@ def test_issue_conservation_and_time_order(name):
 def test_smart_preset_uses_all_channels():
     _, r = run_variant("smart")
     # every channel but walk-in (the preset has no mediation ladder)
-    assert set(r.issues["channel"].dropna()) == set(Channel.ALL) - {Channel.WALK_IN}
+    assert set(r.issues["channel"].dropna()) == set(Channel.ALL) - {Channel.WALK_IN, Channel.LIAISON}
     assert len(r.false_alarms) > 0
 
 

@@ -14,13 +14,14 @@ categories see exactly the same issues whatever their policies
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
 
+from govsim.agents.participation import keep_probability
 from govsim.issues import INF, Channel, Issue
 
 # A dispute's uniform draws: settlement on the spot, at community, street, district; walk-in.
@@ -28,6 +29,8 @@ N_ATTEMPTS = 5
 WALK_IN_DRAW = 4
 
 if TYPE_CHECKING:
+    from govsim.agents.liaisons import PartyLiaison
+    from govsim.agents.participation import Participation, RateChange
     from govsim.engine import Simulation
     from govsim.issues import CategoryTable
     from govsim.rng import RandomStreams
@@ -47,6 +50,7 @@ class IssuePlan:
     lifetime: np.ndarray  # inf: lasts until handled
     report_at: np.ndarray  # inf: never reported
     sensor_at: np.ndarray  # inf: no sensor alarm
+    liaison_at: np.ndarray  # inf: no party-member liaison finds it
     dispute_u: np.ndarray  # (n, N_ATTEMPTS) uniforms of a dispute; NaN for other issues
 
     def __len__(self) -> int:
@@ -54,7 +58,11 @@ class IssuePlan:
 
     @classmethod
     def draw(cls, territory: Territory, categories: CategoryTable, channels: ChannelsConfig,
-             sensor_grids: np.ndarray, horizon: float, streams: RandomStreams) -> IssuePlan:
+             sensor_grids: np.ndarray, horizon: float, streams: RandomStreams, *,
+             app_grids: np.ndarray | None = None, participation: Participation | None = None,
+             changes: Sequence[RateChange] = (), liaison: PartyLiaison | None = None) -> IssuePlan:
+        """Draw every issue of the run. ``app_grids``, ``participation``, ``changes`` and
+        ``liaison`` are the governance mechanisms that act on residents (all optional)."""
         hours = np.arange(int(np.ceil(horizon)), dtype=float)
         bin_len = np.minimum(1.0, horizon - hours)
         hh = territory.grid_households / 1000.0
@@ -65,6 +73,12 @@ class IssuePlan:
         reports = channels.reports
         has_sensor = np.zeros(territory.n_grids, dtype=bool)
         has_sensor[sensor_grids] = True
+        app = channels.app
+        has_app = np.zeros(territory.n_grids, dtype=bool)
+        if app_grids is not None:
+            has_app[app_grids] = True
+        app_prob = np.where(has_app, app.prob_scale, 1.0)
+        app_delay = np.where(has_app, app.delay_scale, 1.0)
         parts: list[dict[str, np.ndarray]] = []
         for c, name in enumerate(categories.names):
             per_grid_day = categories.rate[c] * hh * categories.area_multiplier[c, territory.grid_area]
@@ -85,8 +99,13 @@ class IssuePlan:
             u_rep = streams.stream(f"reports/{name}").random(n)
             rep_delay = np.asarray(
                 categories.report_delay[c].sample(streams.stream(f"report_delay/{name}"), n), float)
-            reported = u_rep < min(1.0, categories.report_prob[c] * reports.prob_scale)
-            report_at = np.where(reported & reports.enabled, t + rep_delay * reports.delay_scale, INF)
+            prob_f, delay_f = (participation.report_factors(grid, t) if participation is not None
+                               else (1.0, 1.0))
+            p_rep = np.minimum(1.0, categories.report_prob[c] * reports.prob_scale * app_prob[grid] * prob_f)
+            reported = (u_rep < p_rep) & reports.enabled
+            with np.errstate(invalid="ignore"):
+                report_at = np.where(reported, t + rep_delay * (reports.delay_scale * app_delay[grid] * delay_f),
+                                     INF)
             u_sen = streams.stream(f"sensors/{name}").random(n)
             sen_delay = np.asarray(
                 categories.sensor_delay[c].sample(streams.stream(f"sensor_delay/{name}"), n), float)
@@ -95,12 +114,21 @@ class IssuePlan:
             handling = np.asarray(categories.handling[c].sample(streams.stream(f"handling/{name}"), n), float)
             dispute_u = (np.full((n, N_ATTEMPTS), np.nan) if categories.on_spot_success[c] is None
                          else streams.stream(f"disputes/{name}").random((n, N_ATTEMPTS)))
-            parts.append(dict(time=t, category=np.full(n, c), point=point, grid=grid, handling=handling,
-                              lifetime=lifetime, report_at=report_at, sensor_at=sensor_at,
-                              dispute_u=dispute_u))
+            liaison_at = (liaison.discovery_times(c, name, t, grid, streams) if liaison is not None
+                          else np.full(n, INF))
+            part = dict(time=t, category=np.full(n, c), point=point, grid=grid, handling=handling,
+                        lifetime=lifetime, report_at=report_at, sensor_at=sensor_at,
+                        liaison_at=liaison_at, dispute_u=dispute_u)
+            # Interventions that prevent problems thin the stream (drawn last: the other
+            # draws are the same with and without them).
+            keep = keep_probability(list(changes), c, grid, t)
+            u_keep = streams.stream(f"thinning/{name}").random(n)
+            if (keep < 1.0).any():
+                part = {k: v[u_keep < keep] for k, v in part.items()}
+            parts.append(part)
         if not parts:
             empty_f, empty_i = np.empty(0), np.empty(0, dtype=np.int64)
-            return cls(empty_f, empty_i, empty_i, empty_i, empty_f, empty_f, empty_f, empty_f,
+            return cls(empty_f, empty_i, empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_f,
                        np.empty((0, N_ATTEMPTS)))
         cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         order = np.argsort(cols["time"], kind="stable")
@@ -126,6 +154,7 @@ class Residents:
         lifetime = plan.lifetime.tolist()
         report_at = plan.report_at.tolist()
         sensor_at = plan.sensor_at.tolist()
+        liaison_at = plan.liaison_at.tolist()
         is_dispute = [s is not None for s in cats.on_spot_success]
         dispute_u = plan.dispute_u.tolist() if any(is_dispute) else None
         priority, deadline = cats.priority, cats.deadline
@@ -141,3 +170,5 @@ class Residents:
                 sim.after(report_at[i] - t, sim.discover, issue, Channel.REPORT)
             if sensor_at[i] < INF:
                 sim.after(sensor_at[i] - t, sim.discover, issue, Channel.SENSOR)
+            if liaison_at[i] < INF:
+                sim.after(liaison_at[i] - t, sim.discover, issue, Channel.LIAISON)

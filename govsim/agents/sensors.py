@@ -1,4 +1,5 @@
-"""Sensors and AI video (智能预警): where they are, and the false alarms they raise.
+"""Smart infrastructure: sensors and AI video (智能预警) and the reporting app — where they
+are deployed — and the false alarms sensors raise.
 
 Which issues a sensor catches, and when, is drawn with the issues themselves
 (:mod:`govsim.agents.residents`). This module places the sensors on grids and
@@ -18,12 +19,16 @@ from govsim.issues import INF, Channel, Issue
 
 if TYPE_CHECKING:
     from govsim.engine import Simulation
-    from govsim.scenario.schema import SensorChannel
+    from govsim.issues import CategoryTable
+    from govsim.scenario.schema import AppChannel, SensorChannel
     from govsim.territory import Territory
 
 
-def place_sensors(cfg: SensorChannel, territory: Territory, rng: np.random.Generator) -> np.ndarray:
-    """Indices of the grids that have sensors (sorted)."""
+def choose_grids(cfg: SensorChannel | AppChannel, path: str, territory: Territory,
+                 rng: np.random.Generator, intensity: np.ndarray | None = None) -> np.ndarray:
+    """Indices (sorted) of the grids where sensors or the app are deployed: ``grid_ids``, or
+    a ``coverage`` share of the grids — at random, or (``placement: busiest``) the grids
+    with the highest ``intensity`` (ties: lower index first)."""
     if not cfg.enabled:
         return np.empty(0, dtype=np.int64)
     if cfg.grid_ids is not None:
@@ -31,11 +36,24 @@ def place_sensors(cfg: SensorChannel, territory: Territory, rng: np.random.Gener
         if bad:
             from govsim.scenario.errors import ScenarioError
 
-            raise ScenarioError.single("channels.sensors.grid_ids", f"no such grid {bad[0]} "
+            raise ScenarioError.single(f"{path}.grid_ids", f"no such grid {bad[0]} "
                                        f"(the district has grids 0..{territory.n_grids - 1})")
         return np.unique(np.asarray(cfg.grid_ids, dtype=np.int64))
     k = int(round(cfg.coverage * territory.n_grids))
-    return np.sort(rng.permutation(territory.n_grids)[:k])
+    order = rng.permutation(territory.n_grids)  # drawn either way: same stream use for both placements
+    if getattr(cfg, "placement", "random") == "busiest" and intensity is not None:
+        order = np.lexsort((np.arange(territory.n_grids), -intensity))
+    return np.sort(order[:k])
+
+
+def sensor_intensity(territory: Territory, categories: CategoryTable) -> np.ndarray:
+    """Expected sensor-detectable issues per day in each grid (for ``placement: busiest``)."""
+    hh = territory.grid_households / 1000.0
+    out = np.zeros(territory.n_grids)
+    for c in range(categories.n):
+        out += (categories.rate[c] * categories.sensor_prob[c] * hh
+                * categories.area_multiplier[c, territory.grid_area])
+    return out
 
 
 class FalseAlarms:

@@ -37,11 +37,16 @@ class GridWorker:
     def __init__(
         self, sim: Simulation, id: int, grids: Sequence[int], shift: Shift, shift_index: int,
         route: PatrolRoute, start_k: int, speed_kmh: float, skills: Sequence[bool],
+        kind: str = "grid_worker", role: str = "", patrols: bool = True,
     ) -> None:
         self.sim = sim
         self.env = sim.env
         self.id = id
         self.grids = tuple(grids)
+        self.grid_set = frozenset(self.grids)
+        self.kind = kind  # grid_worker, volunteer, team, alliance, property_staff
+        self.role = role
+        self.patrols = patrols  # False: waits at its post (route point 0) for dispatches
         self.shift = shift
         self.shift_index = shift_index
         self.route = route
@@ -49,6 +54,8 @@ class GridWorker:
         self.speed_mph = speed_kmh * 1000.0  # metres per hour
         self.skills = list(skills)  # by category id
         self.skill = 1.0  # handling-time divisor (training raises it)
+        self.trained = False
+        self.on_spot_gain = 0.0  # training: share of the gap to certainty closed in on-spot settlement
         self.pos = route.point_at(start_k)
         self.segment: PatrolSegment | None = None
         self.task: Issue | None = None
@@ -98,7 +105,9 @@ class GridWorker:
         board = self.sim.board
         board.set_free(self)
         try:
-            if not self.sim.patrol.enabled:
+            if not self.patrols:
+                yield from self._wait_at_post(end)
+            elif not self.sim.patrol.enabled:
                 self._enter(IDLE)
                 yield env.timeout(end - env.now)
             else:
@@ -119,6 +128,19 @@ class GridWorker:
             return
         board.set_busy(self)
         self._close_segment()
+
+    def _wait_at_post(self, end: float) -> Generator[simpy.Event, Any, None]:
+        """A responder without a patrol walks back to its post and waits there."""
+        env = self.env
+        post = self.route.point_at(0)
+        if self.pos != post:
+            self._enter(TRAVEL)
+            walk = self.sim.territory.distance(self.pos, post) / self.speed_mph
+            yield env.timeout(min(walk, end - env.now))
+            self.pos = post
+        if env.now < end:
+            self._enter(IDLE)
+            yield env.timeout(end - env.now)
 
     # --- bookkeeping ------------------------------------------------------------------
     def _enter(self, state: int) -> None:
@@ -149,7 +171,11 @@ class GridWorker:
         self._enter(self._state)
 
     def can_handle(self, issue: Issue) -> bool:
-        return issue.category < 0 or self.skills[issue.category]
+        """Qualified for the issue's category (false alarms: grid workers only); a responder
+        also only within its own grids."""
+        if self.patrols:
+            return issue.category < 0 or self.skills[issue.category]
+        return issue.category >= 0 and self.skills[issue.category] and issue.grid in self.grid_set
 
     def position(self) -> int:
         """The patrol point where the worker is (the last one reached)."""
@@ -159,4 +185,4 @@ class GridWorker:
         return self.pos
 
     def __repr__(self) -> str:
-        return f"GridWorker({self.id}, grids={self.grids}, shift={self.shift_index})"
+        return f"GridWorker({self.id}, {self.kind}, grids={self.grids}, shift={self.shift_index})"

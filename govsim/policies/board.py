@@ -97,7 +97,7 @@ class WorkBoard:
                  responsible_for: int) -> GridWorker | None:
         best, best_d = None, math.inf
         for w in workers:
-            if responsible_for in w.grids and w.can_handle(issue):
+            if responsible_for in w.grid_set and w.can_handle(issue):
                 d = self.territory.distance(w.position(), issue.point)
                 if d <= radius_m and (d < best_d or (d == best_d and w.id < best.id)):
                     best, best_d = w, d
@@ -134,6 +134,13 @@ class WorkBoard:
         self._waiting_in_grid[g] -= 1
         if self._waiting_in_grid[g] == 0:
             self.waiting_grids.discard(g)
+
+    def waiting_among(self, grids: frozenset[int]) -> list[int]:
+        """The grids of ``grids`` with waiting issues (walks the smaller of the two sets)."""
+        waiting = self.waiting_grids
+        if len(waiting) < len(grids):
+            return [g for g in waiting if g in grids]
+        return [g for g in grids if g in waiting]
 
     def best_waiting(self, worker: GridWorker, grids: Iterable[int], radius_m: float = math.inf) -> Issue | None:
         """The most urgent (then longest waiting) issue in ``grids`` that ``worker`` can

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from govsim.agents.stations import server_groups
 from govsim.distributions import Fixed, LogNormal
+from govsim.issues import Channel
 from govsim.policies.base import DispatchPolicy, register_policy
 from govsim.policies.traditional import TraditionalPatrol
 from govsim.scenario.convert import Dist
@@ -59,6 +60,9 @@ class HotlineCentre(TraditionalPatrol):
     def on_discovered(self, issue: Issue, channel: str, finder: GridWorker | None) -> None:
         if finder is not None and finder.can_handle(issue):
             self.board.assign(issue, finder)
+            return
+        if channel == Channel.LIAISON:  # the party member tells the grid directly
+            self._reach_grid(issue)
             return
         self.centre.submit(issue, issue.priority)
 

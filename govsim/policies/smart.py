@@ -57,7 +57,7 @@ class SmartDispatch(DispatchPolicy):
     def _dispatch(self, issue: Issue) -> None:
         if issue.status is not Status.REPORTED:
             return
-        if self.sim.departments.take(issue):
+        if self.sim.hand_over(issue):
             return
         worker = self.board.nearest_free(issue, self.radius)
         if worker is not None:
@@ -70,9 +70,7 @@ class SmartDispatch(DispatchPolicy):
             return
         terr = self.sim.territory
         near = terr.grids_near_set(terr.grid_of_point(worker.position()), self._search)
-        waiting = self.board.waiting_grids
-        grids = ([g for g in waiting if g in near] if len(waiting) < len(near)
-                 else [g for g in near if g in waiting])
+        grids = self.board.waiting_among(near)
         issue = self.board.best_waiting(worker, grids, self.radius)
         if issue is not None:
             self.board.assign(issue, worker)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from govsim.distributions import LogNormal
-from govsim.issues import Status
+from govsim.issues import Channel, Status
 from govsim.policies.base import DispatchPolicy, register_policy
 from govsim.scenario.convert import Dist
 
@@ -46,13 +46,16 @@ class TraditionalPatrol(DispatchPolicy):
         if finder is not None and finder.can_handle(issue):
             self.board.assign(issue, finder)
             return
+        if channel == Channel.LIAISON:  # the party member tells the grid directly: no hotline chain
+            self._reach_grid(issue)
+            return
         delay = float(self.params.manual_chain.sample(self.rng))
         self.sim.after(delay, self._reach_grid, issue)
 
     def _reach_grid(self, issue: Issue) -> None:
         if issue.status is not Status.REPORTED:
             return  # lapsed on the way
-        if self.sim.departments.take(issue):
+        if self.sim.hand_over(issue):
             return
         worker = self.board.nearest_free(issue, math.inf, own_grid_only=True)
         if worker is not None:
@@ -61,6 +64,8 @@ class TraditionalPatrol(DispatchPolicy):
             self.board.enqueue(issue)
 
     def worker_free(self, worker: GridWorker) -> None:
-        issue = self.board.best_waiting(worker, worker.grids)
+        if self.board.n_waiting == 0:
+            return
+        issue = self.board.best_waiting(worker, self.board.waiting_among(worker.grid_set))
         if issue is not None:
             self.board.assign(issue, worker)

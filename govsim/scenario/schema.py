@@ -13,14 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
-
 from govsim.distributions import Exponential, Fixed, LogNormal
-from govsim.scenario.convert import Clock, Dist, Duration, NumberDist
-from govsim.schedule import WeeklyHours
+from govsim.scenario.convert import Dist, Duration, NumberDist
+from govsim.scenario.fields import (  # noqa: F401  (re-exported: part of the schema's API)
+    WEEKDAYS, HoursConfig, ShiftConfig, Weekday, _doc, hours_overlap,
+)
+from govsim.scenario.governance import GovernanceConfig
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 # Hour-of-day profiles of issue arrivals (relative weights, 24 values; scaled to mean 1).
 HOURLY_PROFILES: dict[str, tuple[float, ...]] = {
@@ -32,13 +31,6 @@ HOURLY_PROFILES: dict[str, tuple[float, ...]] = {
     "evening": (0.3, 0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 0.6, 0.8, 0.9, 1.0, 1.1,
                 1.1, 1.0, 1.0, 1.1, 1.3, 1.6, 2.0, 2.3, 2.3, 1.9, 1.2, 0.6),
 }
-
-
-def _doc(text: str, unit: str | None = None, **bounds: float) -> dict[str, Any]:
-    meta: dict[str, Any] = {"doc": text, **bounds}
-    if unit:
-        meta["unit"] = unit
-    return meta
 
 
 @dataclass(frozen=True)
@@ -243,6 +235,35 @@ class SensorChannel:
         default_factory=lambda: Fixed(5 / 60),
         metadata=_doc("time on site to clear a false alarm"),
     )
+    placement: Literal["random", "busiest"] = field(
+        default="random",
+        metadata=_doc("without grid_ids: random grids, or the grids where most sensor-detectable "
+                      "issues are expected"),
+    )
+    cost_per_grid: float = field(
+        default=0.0, metadata=_doc("cost of sensors in one grid per year (any currency)", "1/yr", ge=0),
+    )
+
+
+@dataclass(frozen=True)
+class AppChannel:
+    """A reporting app (e.g. 红旗e家, 民呼我为) deployed on some grids: residents there report
+    more, and sooner."""
+
+    enabled: bool = field(default=False, metadata=_doc("the app is deployed"))
+    coverage: float = field(
+        default=1.0, metadata=_doc("share of grids with the app (chosen at random), if grid_ids is not given", ge=0, le=1),
+    )
+    grid_ids: list[int] | None = field(default=None, metadata=_doc("indices of grids with the app"))
+    prob_scale: float = field(
+        default=1.5, metadata=_doc("multiplier on report probabilities in app grids (capped at 1)", ge=0),
+    )
+    delay_scale: float = field(
+        default=0.5, metadata=_doc("multiplier on report delays in app grids", ge=0),
+    )
+    cost_per_grid: float = field(
+        default=0.0, metadata=_doc("cost of the app in one grid per year (any currency)", "1/yr", ge=0),
+    )
 
 
 
@@ -253,50 +274,7 @@ class ChannelsConfig:
     patrol: bool = field(default=True, metadata=_doc("grid workers patrol and find issues"))
     reports: ReportChannel = field(default_factory=ReportChannel, metadata=_doc("resident reports"))
     sensors: SensorChannel = field(default_factory=SensorChannel, metadata=_doc("sensors / AI video"))
-
-
-@dataclass(frozen=True)
-class HoursConfig:
-    """Daily hours on some weekdays: a shift (班次), opening hours, a volunteer's duty."""
-
-    start: Clock = field(default=8.0, metadata=_doc("start time of day", "h"))
-    end: Clock = field(default=17.0, metadata=_doc("end time of day (earlier than start: ends next day)", "h"))
-    days: list[Weekday] = field(
-        default_factory=lambda: list(WEEKDAYS), metadata=_doc("weekdays (day 0 of a run is a Monday)"),
-    )
-
-    def _check(self) -> list[tuple[str, str]]:
-        problems = []
-        if self.start == self.end:
-            problems.append(("end", "expected a positive length (start == end)"))
-        if not self.days:
-            problems.append(("days", "expected at least one weekday"))
-        return problems
-
-    def weekly(self) -> WeeklyHours:
-        return WeeklyHours(self.start, self.end, [WEEKDAYS.index(d) for d in self.days])
-
-
-ShiftConfig = HoursConfig
-
-
-def hours_overlap(hours: list[HoursConfig] | None) -> list[tuple[str, str]]:
-    """A problem if two entries of a list of opening hours overlap (each entry puts the
-    whole staff on duty, so an overlap would count them twice)."""
-    if not hours or len(hours) < 2:
-        return []
-    week = np.zeros(7 * 24 * 60, dtype=np.int8)
-    for h in hours:
-        length = round(((h.end - h.start) % 24.0 or 24.0) * 60)
-        for d in h.days:
-            start = WEEKDAYS.index(d) * 1440 + round(h.start * 60)
-            week[np.arange(start, start + length) % len(week)] += 1
-    if week.max() > 1:
-        minute = int(np.argmax(week > 1))
-        day, rest = divmod(minute, 1440)
-        return [("hours", f"entries overlap (e.g. on {WEEKDAYS[day]} at {rest // 60:02d}:{rest % 60:02d}); "
-                          "each entry puts the whole staff on duty, so merge them")]
-    return []
+    app: AppChannel = field(default_factory=AppChannel, metadata=_doc("reporting app on chosen grids"))
 
 
 def _office_hours() -> list[HoursConfig]:
@@ -456,6 +434,9 @@ class Scenario:
     departments: dict[str, DepartmentConfig] = field(
         default_factory=dict, metadata=_doc("functional departments by name"),
     )
+    governance: GovernanceConfig = field(
+        default_factory=GovernanceConfig, metadata=_doc("party-led governance mechanisms (docs/governance/)"),
+    )
     policy: str = field(default="traditional_patrol", metadata=_doc("dispatch policy name"))
     policies: dict[str, dict[str, Any]] = field(
         default_factory=dict, metadata=_doc("parameters per policy name (see docs/policies.md)"),
@@ -496,6 +477,16 @@ class Scenario:
                                  _unknown_name(cat.department, self.departments, "department")
                                  if self.departments else
                                  f"unknown department {cat.department!r}; no departments are configured"))
+        for path, cat in self.governance.category_refs():
+            if cat not in self.categories:
+                problems.append((path, _unknown_name(cat, self.categories, "category")))
+        councils = self.governance.councils
+        for i, cat in enumerate(councils.categories if councils else []):
+            spec = self.categories.get(cat)
+            if spec is not None and (spec.dispute is not None or spec.department is not None):
+                problems.append((f"governance.councils.categories[{i}]",
+                                 f"{cat!r} is a dispute or a department's category; a council takes "
+                                 "collective matters only"))
         area_types = set(self.territory.area_types)
         if self.territory.grids is not None:
             area_types |= {g.area_type for g in self.territory.grids}
