@@ -1,4 +1,4 @@
-"""Command line: ``govsim run | compare | sweep | validate | reference``.
+"""Command line: ``govsim run | compare | sweep | plot | report | validate | reference``.
 
 ``run`` and ``compare`` run one seed, or with ``-n N`` N replications with
 confidence intervals (paired differences for ``compare``); ``sweep`` runs a
@@ -51,11 +51,17 @@ def _seed(args: argparse.Namespace, scenario: Any) -> int:
 
 def format_summary(table: pd.DataFrame | pd.Series) -> str:
     """A summary (or side-by-side summaries) as aligned text; metrics empty in every column
-    (e.g. dispute metrics of a scenario without disputes) are left out."""
+    (e.g. dispute metrics of a scenario without disputes), and governance metrics that are 0
+    in every column (mechanisms that are off), are left out."""
     if isinstance(table, pd.Series):
         table = table.to_frame()
+    from govsim.metrics import GOVERNANCE_KEYS
+
     numeric = table.apply(pd.to_numeric, errors="coerce")
-    table = table[~numeric.isna().all(axis=1)]
+    unused = numeric.isna().all(axis=1)
+    mechanism = numeric.index.isin(GOVERNANCE_KEYS)  # hidden when 0 everywhere: mechanism off
+    unused |= mechanism & numeric.fillna(0).eq(0).all(axis=1)
+    table = table[~unused]
 
     def fmt(x: Any) -> str:
         if isinstance(x, str):
@@ -198,6 +204,63 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot_lang(lang: str) -> str:
+    """The figures' language; ``zh`` without a CJK font prints one warning and gives ``en``."""
+    import warnings
+
+    from govsim.plots.labels import effective_lang
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lang = effective_lang(lang)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    return lang
+
+
+def _print_written(files: Sequence[Path], out: str) -> None:
+    print(f"wrote {len(files)} files to {out}:")
+    for f in files:
+        print(f"  {f}")
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from govsim.plots.output import plot_dir
+
+    lang = _plot_lang(args.lang)
+    try:
+        files = plot_dir(args.results, args.out, lang=lang, fmt=args.format)
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    _print_written(files, args.out)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from govsim.engine import Simulation
+    from govsim.experiments import compare
+    from govsim.experiments.seeds import replication_seed
+    from govsim.plots.report import write_report
+
+    a = _load(args.a, args.set, args.warmup)
+    b = _load(args.b, args.set, args.warmup)
+    lang = _plot_lang(args.lang)
+    cmp = compare([a, b], n=args.replications, seed=args.seed, jobs=args.jobs,
+                  progress=False if args.quiet else None)
+    seed = replication_seed(cmp.seed, 0)  # the runs shown in the figures: replication 0
+    runs = {label: Simulation(sc, seed).run() for label, sc in zip(cmp.labels, cmp.scenarios)}
+    try:
+        files = write_report(cmp, runs, args.out, fmt=args.format, lang=lang)
+    except OSError as err:
+        print(f"error: {args.out}: cannot write the report ({err.strerror or err})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(cmp.to_string())
+    print()
+    _print_written(files, args.out)
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from govsim.engine import Simulation
 
@@ -282,6 +345,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="metric to print (repeatable; default: a few headline metrics; all are in "
                         "DIR/table.csv)")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("plot", help="write the figures of a run (run --out) or of a compare or "
+                                    "sweep results store")
+    p.add_argument("results", metavar="RESULTS_DIR",
+                   help="directory written by govsim run --out, or by compare/sweep --out")
+    p.add_argument("--out", metavar="DIR", required=True, help="directory for the figures")
+    p.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help="label language (zh needs a CJK font; else English with a warning)")
+    p.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="figure format")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("report", help="compare two scenarios and write an HTML or Markdown report "
+                                      "with tables and figures")
+    p.add_argument("a", help="first scenario (the baseline)")
+    p.add_argument("b", help="second scenario")
+    common(p)
+    p.add_argument("-n", "--replications", type=_positive_int, default=10, metavar="N",
+                   help="replications (default 10)")
+    p.add_argument("--warmup", metavar="DURATION", help="exclude this initial period, e.g. 2d")
+    p.add_argument("--jobs", type=_positive_int, default=None, metavar="J",
+                   help="local worker processes (default: all cores; 1: sequential)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--out", metavar="DIR", required=True,
+                   help="directory for report.html (or .md) and its PNG figures")
+    p.add_argument("--format", choices=("html", "md"), default="html", help="report format")
+    p.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help="figure label language (zh needs a CJK font)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("validate", help="check a scenario file and explain what is wrong")
     p.add_argument("scenario")

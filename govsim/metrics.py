@@ -33,6 +33,8 @@ SUMMARY_KEYS = (
     "council_topics", "council_agreement_rate", "council_time_mean", "infrastructure_cost",
 )
 RESPONDER_KINDS = ("volunteer", "team", "alliance", "property_staff")
+# Metrics of the governance mechanisms: zero (or NaN) in a scenario without them.
+GOVERNANCE_KEYS = SUMMARY_KEYS[SUMMARY_KEYS.index("liaison_household_share"):]
 LADDER_LEVELS = ("grid", "community", "street", "district")
 
 
@@ -187,39 +189,35 @@ def station_metrics(stations: pd.DataFrame, issues: pd.DataFrame) -> dict[str, f
 def governance_metrics(issues: pd.DataFrame, workers: pd.DataFrame, time_use: pd.DataFrame,
                        council_topics: pd.DataFrame, facts: dict[str, float], warmup: float,
                        horizon: float) -> dict[str, float]:
-    """Metrics of the governance mechanisms (NaN for a mechanism that is off); issues created
-    at or after ``warmup``, volunteer days and costs within ``[warmup, horizon)``."""
+    """Metrics of the governance mechanisms; issues created at or after ``warmup``, volunteer
+    days and costs within ``[warmup, horizon)``. Counts and shares are 0 for a mechanism
+    that is off; rates without a denominator (agreement rate, problems per volunteer day)
+    and participation when it is not modelled are NaN."""
     nan = math.nan
     df = issues[issues["created_at"] >= warmup]
     out: dict[str, float] = {
-        "liaison_household_share": facts.get("liaison_household_share", nan),
-        "liaison_contact_share": facts.get("liaison_contact_share", nan),
+        "liaison_household_share": facts.get("liaison_household_share", 0.0),
+        "liaison_contact_share": facts.get("liaison_contact_share", 0.0),
         "participation_end": facts.get("participation_end", nan),
+        "liaison_found_share": float((df["channel"] == "liaison").mean()) if len(df) else nan,
     }
-    out["liaison_found_share"] = (float((df["channel"] == "liaison").mean())
-                                  if len(df) and not math.isnan(out["liaison_household_share"]) else nan)
     kind = workers["kind"].to_numpy()
     handled = df[(df["status"] == Status.RESOLVED) & (df["handler"] >= 0)]
     by_kind = pd.Series(kind[handled["handler"].to_numpy()]).value_counts()
-    present = set(kind.tolist())
     for k, key in zip(RESPONDER_KINDS, ("volunteer_handled", "handled_by_team", "handled_by_alliance",
                                         "handled_by_property_staff")):
-        out[key] = int(by_kind.get(k, 0)) if k in present else nan
-    if "volunteer" in present:
-        vol = np.flatnonzero(kind == "volunteer")
-        on = time_use[time_use["worker"].isin(vol) & (time_use["start"] >= warmup) & (time_use["start"] < horizon)]
-        days = len(set(zip(on["worker"].tolist(), (on["start"] // 24.0).astype(int).tolist())))
-        out["volunteer_days"] = days
-        out["problems_per_volunteer_day"] = out["volunteer_handled"] / days if days else nan
-    else:
-        out["volunteer_days"] = out["problems_per_volunteer_day"] = nan
+        out[key] = int(by_kind.get(k, 0))
+    vol = np.flatnonzero(kind == "volunteer")
+    on = time_use[time_use["worker"].isin(vol) & (time_use["start"] >= warmup) & (time_use["start"] < horizon)]
+    days = len(set(zip(on["worker"].tolist(), (on["start"] // 24.0).astype(int).tolist())))
+    out["volunteer_days"] = days
+    out["problems_per_volunteer_day"] = out["volunteer_handled"] / days if days else nan
     council = df[df["path"] == "council"]
     topics = council_topics[council_topics["issue_id"].isin(council["issue_id"])]
-    has_councils = facts.get("councils", False) or len(council_topics) > 0
-    out["council_topics"] = len(council) if has_councils else nan
+    out["council_topics"] = len(council)
     out["council_agreement_rate"] = float(topics["agreed"].mean()) if len(topics) else nan
     done = council[council["status"] == Status.RESOLVED]
     out["council_time_mean"] = float((done["resolved_at"] - done["created_at"]).mean()) if len(done) else nan
-    per_year = facts.get("infrastructure_cost_per_year", nan)
+    per_year = facts.get("infrastructure_cost_per_year", 0.0)
     out["infrastructure_cost"] = per_year * (horizon - warmup) / (365 * 24.0)
     return out

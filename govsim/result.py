@@ -141,10 +141,8 @@ class Result:
             "liaison_household_share": sim.liaison.household_share(),
             "liaison_contact_share": sim.liaison.contacted_share(),
             "participation_end": sim.participation.mean(sim.horizon),
-            "councils": sim.scenario.governance.councils is not None,
-            "infrastructure_cost_per_year": (
-                len(sim.sensor_grids) * chan.sensors.cost_per_grid + len(sim.app_grids) * chan.app.cost_per_grid
-                if chan.sensors.enabled or chan.app.enabled else np.nan),
+            "infrastructure_cost_per_year": (len(sim.sensor_grids) * chan.sensors.cost_per_grid
+                                             + len(sim.app_grids) * chan.app.cost_per_grid),
         }
         return cls(scenario=sim.scenario, seed=sim.seed, issue_records=sim.issues,
                    alarm_records=sim.false_alarms, category_names=cat_names, territory=terr,

@@ -62,14 +62,14 @@ class PartyLiaison:
         return np.where(linked & (q > 0), t + delay, INF)
 
     def household_share(self) -> float:
-        """Share of the district's households linked to a member (NaN when off)."""
+        """Share of the district's households linked to a member (0 when off)."""
         if self.cfg is None:
-            return float("nan")
+            return 0.0
         hh = self._households
         return float((self.linked_share * hh).sum() / hh.sum()) if hh.sum() > 0 else float("nan")
 
     def contacted_share(self) -> float:
-        """Share of households contacted at least once in any 30-day month (NaN when off)."""
+        """Share of households contacted at least once in any 30-day month (0 when off)."""
         if self.cfg is None:
-            return float("nan")
+            return 0.0
         return self.household_share() * min(1.0, MONTH_H / self.cfg.contact_interval)
