@@ -1,0 +1,150 @@
+"""Figure labels in English and Chinese (图表标签), and the CJK font check.
+
+Every piece of text a figure shows comes from :data:`LABELS` (key → English,
+Chinese). ``lang="zh"`` uses the Chinese labels when matplotlib knows a CJK
+font (:func:`cjk_font`); when it knows none, the figure falls back to English
+with one warning instead of drawing empty boxes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+__all__ = ["CJK_FONTS", "LABELS", "Labels", "cjk_font", "effective_lang", "labels_for"]
+
+#: Font families tried, in order, for Chinese labels.
+CJK_FONTS = (
+    "Noto Sans CJK SC", "Noto Sans SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "Source Han Sans SC",
+    "Source Han Sans CN", "Source Han Serif SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+    "SimHei", "Microsoft YaHei", "PingFang SC", "Hiragino Sans GB", "Heiti SC", "STHeiti",
+    "AR PL UMing CN", "AR PL UKai CN",
+)
+
+LABELS: dict[str, tuple[str, str]] = {
+    # resolution times
+    "resolution_times": ("End-to-end resolution time", "事件办结时长"),
+    "resolution_time_h": ("Resolution time: created → resolved (h)", "办结时长：发生 → 办结（小时）"),
+    "share_resolved": ("Share of resolved issues", "已办结事件占比"),
+    "model": ("Governance model", "治理模式"),
+    "none_resolved": ("no resolved issues", "无已办结事件"),
+    # time decomposition
+    "time_decomposition": ("Where the time goes (mean per stage)", "各环节平均时长"),
+    "mean_h": ("Mean time (h)", "平均时长（小时）"),
+    "discovery": ("Discovery", "发现"),
+    "dispatch": ("Dispatch", "派遣"),
+    "travel": ("Travel", "到场"),
+    "handling": ("Handling", "处置"),
+    # coverage map
+    "coverage_visits": ("Patrol visits per grid", "各网格巡查频次"),
+    "coverage_discovery_delay": ("Discovery delay per grid", "各网格发现时延"),
+    "visits_per_day": ("Patrol-point visits per day", "每日巡查点位次数"),
+    "discovery_delay_h": ("Mean discovery delay (h)", "平均发现时延（小时）"),
+    "x_km": ("x (km)", "x（千米）"),
+    "y_km": ("y (km)", "y（千米）"),
+    # backlog
+    "backlog": ("Open issues over time", "未办结事件数变化"),
+    "time_days": ("Time (days)", "时间（天）"),
+    "open_issues": ("Issues", "事件数"),
+    "known_open": ("known, unresolved", "已发现未办结"),
+    "hidden": ("hidden", "未发现"),
+    "warmup": ("warm-up", "预热期"),
+    # utilisation
+    "utilisation": ("Worker time use", "网格员时间分配"),
+    "share_worked": ("Share of worked time", "工作时间占比"),
+    "patrol": ("Patrol", "巡查"),
+    "handle": ("Handling", "处置"),
+    "idle": ("Idle", "空闲"),
+    "utilisation_note": ("utilisation {value:.0%}", "利用率 {value:.0%}"),
+    # experiments
+    "forest": ("Paired differences from {baseline} ({conf:.0%} CI)",
+               "与 {baseline} 的配对差异（{conf:.0%} 置信区间）"),
+    "forest_n1": ("n = 1: no intervals", "n = 1：无置信区间"),
+    "difference": ("difference", "差异"),
+    "sweep": ("Response to {x}", "{x} 的影响"),
+    # dispute funnel
+    "funnel": ("Dispute escalation funnel", "矛盾纠纷化解漏斗"),
+    "disputes": ("Disputes", "矛盾纠纷"),
+    "reached_community": ("Reached community room", "进入社区调解"),
+    "reached_street": ("Reached street centre", "进入街道调解"),
+    "reached_district": ("Reached district centre", "进入区级调解"),
+    "unsettled": ("Unsettled", "未化解"),
+    "n_disputes": ("Number of disputes", "纠纷数"),
+    # metrics (forest and sweep panels)
+    "n_issues": ("Issues", "事件数"),
+    "resolution_rate": ("Resolution rate", "办结率"),
+    "lapsed_share": ("Lapsed share", "自行消失占比"),
+    "discovered_share": ("Discovered share", "发现率"),
+    "discovery_delay_mean": ("Discovery delay, mean (h)", "平均发现时延（小时）"),
+    "discovery_delay_p50": ("Discovery delay, median (h)", "发现时延中位数（小时）"),
+    "discovery_delay_p90": ("Discovery delay, p90 (h)", "发现时延 P90（小时）"),
+    "dispatch_delay_mean": ("Dispatch delay, mean (h)", "平均派遣时延（小时）"),
+    "response_time_mean": ("Response time, mean (h)", "平均响应时间（小时）"),
+    "response_time_p90": ("Response time, p90 (h)", "响应时间 P90（小时）"),
+    "resolution_time_mean": ("Resolution time, mean (h)", "平均办结时长（小时）"),
+    "resolution_time_p50": ("Resolution time, median (h)", "办结时长中位数（小时）"),
+    "resolution_time_p90": ("Resolution time, p90 (h)", "办结时长 P90（小时）"),
+    "on_time_rate": ("On-time rate", "按时办结率"),
+    "point_coverage": ("Patrol-point coverage", "点位巡查覆盖率"),
+    "grid_coverage": ("Grid coverage", "网格覆盖率"),
+    "backlog_end": ("Backlog at end", "期末积压"),
+    "hidden_end": ("Hidden at end", "期末未发现"),
+    "worker_utilisation": ("Worker utilisation", "网格员利用率"),
+    "n_false_alarms": ("False alarms", "误报数"),
+    "dispute_resolution_rate": ("Dispute resolution rate", "纠纷化解率"),
+    "settled_grid_share": ("Settled on the spot", "网格就地化解占比"),
+    "settled_community_share": ("Settled in community", "社区化解占比"),
+    "settled_street_share": ("Settled in street", "街道化解占比"),
+    "settled_district_share": ("Settled in district", "区级化解占比"),
+    "unsettled_share": ("Unsettled share", "未化解占比"),
+    "mediation_wait_mean": ("Mediation wait, mean (h)", "平均调解等待（小时）"),
+    "mediator_utilisation": ("Mediator utilisation", "调解员利用率"),
+    "department_backlog_end": ("Department backlog at end", "部门期末积压"),
+}
+
+
+def cjk_font() -> str | None:
+    """The first font family of :data:`CJK_FONTS` that matplotlib knows, else ``None``."""
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in known), None)
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The labels of one figure: ``labels("key", **fields)`` gives the text in ``lang``;
+    ``font`` is the CJK font family to draw it with (``None`` for English)."""
+
+    lang: str
+    font: str | None = None
+
+    def __call__(self, key: str, **fields: object) -> str:
+        en, zh = LABELS[key]
+        text = zh if self.lang == "zh" else en
+        return text.format(**fields) if fields else text
+
+    def metric(self, name: str) -> str:
+        """A summary metric's label (its own name if the table has none)."""
+        return self(name) if name in LABELS else name
+
+
+def labels_for(lang: str) -> Labels:
+    """Labels for ``lang`` (``"en"`` or ``"zh"``); ``"zh"`` without a CJK font warns once and
+    gives English labels."""
+    if lang not in ("en", "zh"):
+        raise ValueError(f"lang must be 'en' or 'zh', got {lang!r}")
+    if lang == "en":
+        return Labels("en")
+    font = cjk_font()
+    if font is None:
+        warnings.warn("lang='zh': no CJK font found for matplotlib (install e.g. Noto Sans CJK "
+                      "or WenQuanYi); using English labels", stacklevel=3)
+        return Labels("en")
+    return Labels("zh", font)
+
+
+def effective_lang(lang: str) -> str:
+    """The language figures will use for ``lang``: ``"en"`` if ``"zh"`` has no font (warns once,
+    so that figures made with the result do not warn again)."""
+    return labels_for(lang).lang
