@@ -268,7 +268,8 @@ class Result:
         written = []
         tables = {"issues": self.issues, "false_alarms": self.false_alarms, "patrols": self.patrols,
                   "workers": self.workers, "grids": self.grids, "sessions": self.sessions,
-                  "stations": self.stations, "time_use": self.time_use}
+                  "stations": self.stations, "time_use": self.time_use,
+                  "council_topics": self.council_topics}
         for name, df in tables.items():
             f = out / f"{name}.{fmt}"
             if fmt == "parquet":
@@ -288,7 +289,8 @@ class Result:
             source = str(Path(source).resolve())
         info = {"format": "govsim-run-dir/1", "name": self.scenario.name, "seed": seed,
                 "horizon": self.horizon, "warmup": self.warmup, "source": source,
-                "dispute_categories": self.dispute_categories, "scenario": self.scenario.raw}
+                "dispute_categories": self.dispute_categories, "governance": self.governance,
+                "scenario": self.scenario.raw}
         f.write_text(json.dumps(info, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
         written.append(f)
         return written
@@ -348,7 +350,8 @@ class Result:
                   station_info=tables["stations"][["station", "name", "kind", "level", "grid",
                                                    "mean_queue", "mean_busy"]],
                   station_groups=[list(st.groups) for st in sim.stations],
-                  dispute_categories=info["dispute_categories"])
+                  dispute_categories=info["dispute_categories"],
+                  council_topics=_read_topics(src), governance=info.get("governance"))
         for name in ("issues", "false_alarms", "workers", "stations"):  # the tables as written
             out.__dict__[name] = tables[name]
         return out
@@ -361,6 +364,17 @@ class Result:
 _INT_COLUMNS = ("issue_id", "grid", "point", "priority", "initial_priority", "handler")
 _FLOAT_COLUMNS = ("created_at", "discovered_at", "queued_at", "assigned_at", "arrived_at",
                   "resolved_at", "closed_at", "deadline_at", "escalated_at")
+
+
+def _read_topics(src: Path) -> pd.DataFrame | None:
+    """The council_topics table of a run directory (None if it has none: an older govsim)."""
+    parquet, csv = src / "council_topics.parquet", src / "council_topics.csv"
+    if parquet.exists():
+        return pd.read_parquet(parquet)
+    if not csv.exists():
+        return None
+    df = pd.read_csv(csv)
+    return df.astype({"issue_id": np.int64, "round": np.int64, "agreed": bool}) if len(df) else None
 
 
 def _issue_table(issues: list[Issue], cat_names: list[str], terr: Territory) -> pd.DataFrame:

@@ -463,3 +463,17 @@ def test_same_seed_same_run_with_every_mechanism():
     pd.testing.assert_frame_equal(a.issues, b.issues)
     pd.testing.assert_frame_equal(a.council_topics, b.council_topics)
     pd.testing.assert_series_equal(a.summary(), b.summary())
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_governance_tables_survive_a_run_directory(tmp_path, fmt):
+    from test_engine_invariants import COLLECTIVE, GOVERNANCE
+
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow")
+    over = {"governance": GOVERNANCE, "categories.garbage_point": COLLECTIVE, "horizon": "9d"}
+    r = govsim.run(SMART, seed=4, overrides=over)
+    r.to_dir(tmp_path, fmt=fmt)
+    back = govsim.Result.from_dir(tmp_path)
+    assert len(back.council_topics) == len(r.council_topics) > 0
+    pd.testing.assert_series_equal(back.summary(), r.summary())
