@@ -132,6 +132,8 @@ class Simulation:
         depts = [c for c in range(self.categories.n) if self.categories.department[c] is not None]
         cover: set[tuple[int, int]] = set()
         for w in self.workers:
+            if w.kind not in ("team", "alliance"):
+                continue  # volunteers and property staff never stand in for a department
             for c in depts:
                 if w.skills[c]:
                     cover.update((g, c) for g in w.grids)

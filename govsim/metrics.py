@@ -30,7 +30,8 @@ SUMMARY_KEYS = (
     "liaison_household_share", "liaison_contact_share", "liaison_found_share", "participation_end",
     "volunteer_days", "volunteer_handled", "problems_per_volunteer_day",
     "handled_by_team", "handled_by_alliance", "handled_by_property_staff",
-    "council_topics", "council_agreement_rate", "council_time_mean", "infrastructure_cost",
+    "council_topics", "council_agreement_rate", "council_time_mean", "council_backlog_end",
+    "infrastructure_cost",
 )
 RESPONDER_KINDS = ("volunteer", "team", "alliance", "property_staff")
 # Metrics of the governance mechanisms: zero (or NaN) in a scenario without them.
@@ -217,6 +218,7 @@ def governance_metrics(issues: pd.DataFrame, workers: pd.DataFrame, time_use: pd
     out["council_topics"] = len(council)
     out["council_agreement_rate"] = float(topics["agreed"].mean()) if len(topics) else nan
     done = council[council["status"] == Status.RESOLVED]
+    out["council_backlog_end"] = int((council["status"] == Status.REFERRED).sum())
     out["council_time_mean"] = float((done["resolved_at"] - done["created_at"]).mean()) if len(done) else nan
     per_year = facts.get("infrastructure_cost_per_year", 0.0)
     out["infrastructure_cost"] = per_year * (horizon - warmup) / (365 * 24.0)

@@ -492,3 +492,12 @@ def test_sensors_on_the_busiest_grids_catch_more_than_at_random():
     # the counts are Poisson-like: require a gap of 4 standard errors of the difference (a
     # 70-day run gives the test the power to see the expected ~25% gain)
     assert found["busiest"] - found["random"] > Z * math.sqrt(found["busiest"] + found["random"]), found
+
+
+def test_only_teams_and_alliance_staff_stand_in_for_a_department():
+    over = {**SAFETY_DEPT, "governance.volunteers": {"categories": ["safety_hazard", "garbage"], "per_community": 2},
+            "governance.red_property": {"rate_multipliers": {"garbage": 0.5}, "categories": ["safety_hazard"]}}
+    r = run(seed=25, **over)
+    d = r.issues[(r.issues["category"] == "safety_hazard") & r.issues["assigned_at"].notna()]
+    assert len(d) > 10
+    assert d["department"].eq("police").all() and (d["handler"] == -1).all()
