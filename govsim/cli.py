@@ -21,6 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from govsim.units import format_duration
+
 EXIT_BAD_INPUT = 2
 
 
@@ -101,7 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     seed = _seed(args, scenario)
     result = Simulation(scenario, seed).run()
-    print(f"{scenario.name}  (seed {seed}, horizon {scenario.horizon / 24:g} days, "
+    print(f"{scenario.name}  (seed {seed}, horizon {format_duration(scenario.horizon)}, "
           f"policy {scenario.policy})")
     print(format_summary(result.summary()))
     if args.out:
@@ -267,7 +269,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     scenario = _load(args.scenario, args.set)
     Simulation(scenario, 0)  # builds the district, workers and routes: catches what only they see
     print(f"{args.scenario}: OK ({scenario.name}: {len(scenario.categories)} categories, "
-          f"policy {scenario.policy}, horizon {scenario.horizon / 24:g} days)")
+          f"policy {scenario.policy}, horizon {format_duration(scenario.horizon)})")
     return 0
 
 
