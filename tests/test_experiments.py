@@ -404,3 +404,13 @@ def test_store_keeps_issue_tables(tmp_path) -> None:
     assert again.info["computed"] == 0
     assert len(again.issues) == len(rep.issues)
     assert again.issues["created_at"].tolist() == rep.issues["created_at"].tolist()
+
+
+def test_tasks_name_the_scenario_by_an_absolute_path(monkeypatch):
+    """Workers started in another directory (Dask) must find files named by the scenario."""
+    from govsim.experiments.api import _absolute
+
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(root)
+    assert _absolute("scenarios/smart_dispatch.yaml") == str(root / "scenarios" / "smart_dispatch.yaml")
+    assert _absolute("<dict>") == "<dict>" and _absolute(None) is None

@@ -97,6 +97,14 @@ def _base_overrides(overrides: Mapping[str, Any] | None, warmup: Any) -> dict[st
     return out
 
 
+def _absolute(source: str | None) -> str | None:
+    """A scenario file's path made absolute, so that workers started in another directory
+    (Dask) find the files it names (grids_csv) relative to it."""
+    if source and source != "<dict>" and Path(source).exists():
+        return str(Path(source).resolve())
+    return source
+
+
 def point_hash(scenario: Any) -> str:
     """Content hash of a loaded scenario: its merged document, plus the grids CSV it reads."""
     from govsim.scenario import scenario_hash
@@ -169,7 +177,7 @@ def _execute(kind: str, points: list[_Point], n: int, seed: int, *, executor: An
                 if stored is not None:
                     results[(p.index, i)] = stored
                 else:
-                    tasks.append(RunTask(p.index, i, seed, p.scenario.raw, p.scenario.source,
+                    tasks.append(RunTask(p.index, i, seed, p.scenario.raw, _absolute(p.scenario.source),
                                          plugins, issues))
         ex, owned = make_executor(executor, jobs=jobs, scheduler=scheduler, n_tasks=len(tasks))
         info = {"executor": "", "computed": len(tasks), "reused": len(results)}
