@@ -336,7 +336,7 @@ class Result:
         issues, time_use = tables["issues"], tables["time_use"]
         hours = [f"{state}_h" for state in metrics.TIME_USE_STATES] + ["worked_h", "utilisation"]
         issues["category"] = pd.Categorical(issues["category"], categories=sim.categories.names)
-        issues["path"] = issues["path"].fillna("")
+        issues["path"] = issues["path"].astype(object).where(issues["path"].notna(), "").astype(str)
         time_use["state"] = pd.Categorical(time_use["state"], categories=list(STATE_NAMES))
         sessions = tables["sessions"].astype({"station": np.int64, "issue_id": np.int64, "arrived": float,
                                               "started": float, "ended": float, "turned_away": bool,
