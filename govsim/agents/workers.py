@@ -105,18 +105,16 @@ class GridWorker:
         board = self.sim.board
         board.set_free(self)
         try:
-            if not self.patrols:
-                yield from self._wait_at_post(end)
+            if not self.patrols:  # a responder walks back to its post and waits there
+                yield from self._walk_back(self.route.point_at(0), end)
+                if env.now < end:
+                    self._enter(IDLE)
+                    yield env.timeout(end - env.now)
             elif not self.sim.patrol.enabled:
                 self._enter(IDLE)
                 yield env.timeout(end - env.now)
             else:
-                target = self.route.point_at(self.route_k)
-                if self.pos != target:  # walk back to the route
-                    self._enter(TRAVEL)
-                    walk = self.sim.territory.distance(self.pos, target) / self.speed_mph
-                    yield env.timeout(min(walk, end - env.now))
-                    self.pos = target
+                yield from self._walk_back(self.route.point_at(self.route_k), end)
                 if env.now < end:
                     self._enter(PATROL)
                     self.segment = PatrolSegment(self, self.route, env.now, self.route_k, end)
@@ -129,18 +127,13 @@ class GridWorker:
         board.set_busy(self)
         self._close_segment()
 
-    def _wait_at_post(self, end: float) -> Generator[simpy.Event, Any, None]:
-        """A responder without a patrol walks back to its post and waits there."""
-        env = self.env
-        post = self.route.point_at(0)
-        if self.pos != post:
+    def _walk_back(self, target: int, end: float) -> Generator[simpy.Event, Any, None]:
+        """Walk to ``target`` (the route, or a responder's post), stopping at the shift's end."""
+        if self.pos != target:
             self._enter(TRAVEL)
-            walk = self.sim.territory.distance(self.pos, post) / self.speed_mph
-            yield env.timeout(min(walk, end - env.now))
-            self.pos = post
-        if env.now < end:
-            self._enter(IDLE)
-            yield env.timeout(end - env.now)
+            walk = self.sim.territory.distance(self.pos, target) / self.speed_mph
+            yield self.env.timeout(min(walk, end - self.env.now))
+            self.pos = target
 
     # --- bookkeeping ------------------------------------------------------------------
     def _enter(self, state: int) -> None:
