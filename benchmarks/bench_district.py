@@ -37,11 +37,8 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
-import json
 import os
 import platform
-import pstats
 import sys
 import time
 from pathlib import Path
@@ -61,7 +58,7 @@ from govsim import engine  # noqa: E402
 from govsim.result import Result  # noqa: E402
 from govsim.scenario.loader import parse_override  # noqa: E402
 
-from _common import code_version, peak_rss_mib  # noqa: E402 (sibling module)
+from _common import code_version, peak_rss_mib, print_profile, write_json  # noqa: E402 (sibling module)
 
 TARGET_WALL_S = 60.0
 TARGET_RSS_MIB = 2048.0
@@ -275,17 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     info = print_report(info, timer, args.profile)
 
     if args.profile:
-        for key in ("cumulative", "tottime"):
-            buf = io.StringIO()
-            stats = pstats.Stats(prof, stream=buf).strip_dirs().sort_stats(key)
-            stats.print_stats(args.top)
-            print(f"\n===== top {args.top} by {key} time =====")
-            text = buf.getvalue()
-            print((text[text.find("   ncalls"):] if "   ncalls" in text else text).rstrip())
-
-    if args.json:
-        Path(args.json).write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
+        print_profile(prof, args.top, "govsim")
+    write_json(args.json, info)
     return 0
 
 

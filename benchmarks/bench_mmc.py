@@ -41,12 +41,9 @@ from __future__ import annotations
 import argparse
 import cProfile
 import heapq
-import io
-import json
 import math
 import os
 import platform
-import pstats
 import random
 import sys
 import time
@@ -66,7 +63,7 @@ from scipy import stats  # noqa: E402
 import govsim  # noqa: E402
 from govsim.theory import mmc_metrics  # noqa: E402
 
-from _common import code_version  # noqa: E402 (sibling module)
+from _common import code_version, print_profile, write_json  # noqa: E402 (sibling module)
 
 TARGET_RATIO = 1.3
 HOUSEHOLDS = 1000.0  # one grid of 1,000 households: rate (per 1,000 hh per day) = 24 lambda
@@ -317,16 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         prof.enable()
         govsim_room(scenario, args.seed)
         prof.disable()
-        for key in ("tottime", "cumulative"):
-            buf = io.StringIO()
-            pstats.Stats(prof, stream=buf).strip_dirs().sort_stats(key).print_stats(args.top)
-            text = buf.getvalue()
-            print(f"\n===== govsim, top {args.top} by {key} (profiled; times inflated) =====")
-            print(text[text.find("   ncalls"):] if "   ncalls" in text else text)
-
-    if args.json:
-        Path(args.json).write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
+        print_profile(prof, args.top, "govsim", keys=("tottime", "cumulative"))
+    write_json(args.json, info)
     return 0
 
 
