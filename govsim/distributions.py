@@ -11,6 +11,12 @@ Scenario-file format (see :func:`parse_distribution`)::
     service_time: 15min                                   # Fixed
     service_time: {dist: lognormal, mean: 20min, sd: 10min}
     households:   {dist: uniform, low: 20, high: 80}      # with value_parser=parse_number
+    handling:     {dist: weibull, shape: 1.5, scale: 2h}  # shape is dimensionless
+    closure:      {dist: zero_inflated, zero: 0.12, of: {dist: lognormal, mean: 3h, sd: 2h}}
+
+``zero_inflated`` is exactly 0 with probability ``zero`` (e.g. proactive work
+logged as closed the moment it became known), else a draw from ``of`` (any
+other spec, parsed with the same value parser).
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ __all__ = [
     "LogNormal",
     "Triangular",
     "Uniform",
+    "Weibull",
+    "ZeroInflated",
     "parse_distribution",
     "parse_number",
 ]
@@ -491,9 +499,116 @@ class Empirical(Distribution):
         return {"values": self._values, "weights": self._weights}
 
 
+class Weibull(Distribution):
+    """Weibull with ``shape`` k > 0 and ``scale`` lambda > 0 (mean lambda * Gamma(1 + 1/k))."""
+
+    __slots__ = ("_shape", "_scale")
+    name = "weibull"
+
+    def __init__(self, shape: float, scale: float) -> None:
+        shape = _finite("shape", shape)
+        scale = _finite("scale", scale)
+        if shape <= 0:
+            raise _invalid("shape", "must be > 0", {"shape": shape})
+        if scale <= 0:
+            raise _invalid("scale", "must be > 0", {"scale": scale})
+        self._set(_shape=shape, _scale=scale)
+
+    @property
+    def shape(self) -> float:
+        return self._shape
+
+    @property
+    def scale(self) -> float:
+        return self._scale
+
+    @property
+    def mean(self) -> float:
+        try:
+            return self._scale * math.exp(math.lgamma(1.0 + 1.0 / self._shape))
+        except OverflowError:
+            return math.inf
+
+    @property
+    def sd(self) -> float:
+        g1 = math.lgamma(1.0 + 1.0 / self._shape)
+        g2 = math.lgamma(1.0 + 2.0 / self._shape)
+        try:
+            # Var = scale^2 (G(1+2/k) - G(1+1/k)^2) = scale^2 G(1+1/k)^2 (exp(g2 - 2 g1) - 1)
+            return self._scale * math.exp(g1) * math.sqrt(max(0.0, math.expm1(g2 - 2.0 * g1)))
+        except OverflowError:
+            return math.inf
+
+    def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
+        _check_size(size)
+        if size is None:
+            return float(self._scale * rng.weibull(self._shape))
+        return self._scale * rng.weibull(self._shape, size)
+
+    def _params(self) -> dict[str, Any]:
+        return {"shape": self._shape, "scale": self._scale}
+
+
+class ZeroInflated(Distribution):
+    """Exactly 0 with probability ``zero`` (0 <= zero <= 1), else a draw from ``of``.
+
+    Sampling draws a block of uniforms and a block of ``of`` draws of the same
+    size (so the stream does not depend on which draws come out zero).
+    """
+
+    __slots__ = ("_zero", "_of")
+    name = "zero_inflated"
+
+    def __init__(self, zero: float, of: Distribution) -> None:
+        zero = _finite("zero", zero)
+        if not 0.0 <= zero <= 1.0:
+            raise _invalid("zero", "must be in [0, 1]", {"zero": zero})
+        if not isinstance(of, Distribution):
+            raise DistributionError(f"of must be a distribution, got {of!r}", key="of",
+                                    requirement="must be a distribution")
+        self._set(_zero=zero, _of=of)
+
+    @property
+    def zero(self) -> float:
+        """Probability of an exact 0."""
+        return self._zero
+
+    @property
+    def of(self) -> Distribution:
+        """The distribution of the non-zero draws."""
+        return self._of
+
+    @property
+    def mean(self) -> float:
+        return (1.0 - self._zero) * self._of.mean
+
+    @property
+    def sd(self) -> float:
+        p, m, s = 1.0 - self._zero, self._of.mean, self._of.sd
+        # Var = p (s^2 + m^2) - (p m)^2 = p s^2 + p (1 - p) m^2
+        return math.sqrt(max(0.0, p * s * s + p * (1.0 - p) * m * m))
+
+    def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
+        _check_size(size)
+        if size is None:
+            u = rng.random()
+            x = float(self._of.sample(rng))
+            return 0.0 if u < self._zero else x
+        u = rng.random(size)
+        x = np.asarray(self._of.sample(rng, size), dtype=float)
+        return np.where(u < self._zero, 0.0, x)
+
+    def spec(self) -> dict[str, Any]:
+        return {"dist": self.name, "zero": self._zero, "of": self._of.spec()}
+
+    def _params(self) -> dict[str, Any]:
+        return {"zero": self._zero, "of": self._of}
+
+
 #: Distribution classes by spec name.
 DISTRIBUTIONS: dict[str, type[Distribution]] = {
-    cls.name: cls for cls in (Fixed, Exponential, LogNormal, Gamma, Triangular, Uniform, Empirical)
+    cls.name: cls for cls in (Fixed, Exponential, LogNormal, Gamma, Triangular, Uniform, Empirical,
+                               Weibull, ZeroInflated)
 }
 
 #: Accepted parameter sets per distribution (alternative forms in order).
@@ -505,10 +620,12 @@ _FORMS: dict[str, tuple[tuple[str, ...], ...]] = {
     "triangular": (("low", "mode", "high"),),
     "uniform": (("low", "high"),),
     "empirical": (("values", "weights"),),
+    "weibull": (("shape", "scale"),),
+    "zero_inflated": (("zero", "of"),),
 }
 _OPTIONAL: dict[str, frozenset[str]] = {"empirical": frozenset({"weights"})}
 #: Dimensionless parameters, always read with :func:`parse_number`.
-_DIMENSIONLESS = frozenset({"shape", "weights"})
+_DIMENSIONLESS = frozenset({"shape", "weights", "zero"})
 
 
 def parse_number(value: object) -> float:
@@ -547,6 +664,20 @@ def _parse_list(key: str, raw: object, parser: ValueParser) -> list[float]:
     return [_parse_value(f"{key}[{i}]", item, parser) for i, item in enumerate(raw)]
 
 
+def _parse_nested(key: str, raw: object, parser: ValueParser) -> Distribution:
+    """``raw`` parsed as a distribution spec, errors prefixed with ``key.``."""
+    try:
+        return parse_distribution(raw, value_parser=parser)
+    except DistributionError as exc:
+        message = str(exc)
+        if exc.key is not None and message.startswith(f"{exc.key}:"):
+            message = f"{key}.{message}"
+        else:
+            message = f"{key}: {message}"
+        inner = f"{key}.{exc.key}" if exc.key is not None else key
+        raise DistributionError(message, key=inner) from None
+
+
 def _raw_lookup(params: Mapping[str, object], key: str) -> object:
     """The raw spec value for ``key`` (``"name"`` or ``"name[i]"``)."""
     if key.endswith("]") and "[" in key:
@@ -563,7 +694,9 @@ def parse_distribution(
     ``spec`` is a scalar (a :class:`Fixed` value) or a mapping with a ``dist``
     key naming one of :data:`DISTRIBUTIONS` and its parameters. Each value-like
     parameter is converted with ``value_parser`` (default: durations with units,
-    in hours); ``shape`` and ``weights`` are dimensionless. An existing
+    in hours); ``shape``, ``weights`` and ``zero`` are dimensionless, and the
+    ``of`` spec of ``zero_inflated`` is parsed recursively (its errors name
+    ``of.<key>``). An existing
     :class:`Distribution` is returned unchanged. Errors raise
     :class:`DistributionError` naming the offending key relative to ``spec``.
     """
@@ -627,6 +760,8 @@ def parse_distribution(
         parser = parse_number if key in _DIMENSIONLESS else value_parser
         if key in ("values", "weights"):
             values[key] = _parse_list(key, raw, parser)
+        elif name == "zero_inflated" and key == "of":
+            values[key] = _parse_nested(key, raw, value_parser)
         else:
             values[key] = _parse_value(key, raw, parser)
 

@@ -27,7 +27,7 @@ N = 200_000
 SEED = 12345
 MIN = 1.0 / 60.0  # one minute in hours
 EXPECTED = "expected a duration with a unit such as '15min', '2h' or '1d'"
-NAMES = "empirical, exponential, fixed, gamma, lognormal, triangular, uniform"
+NAMES = "empirical, exponential, fixed, gamma, lognormal, triangular, uniform, weibull, zero_inflated"
 
 KINDS: dict[str, Distribution] = {
     "fixed": Fixed(15 * MIN),
@@ -48,7 +48,8 @@ KINDS: dict[str, Distribution] = {
 
 def test_registry_names() -> None:
     assert set(DISTRIBUTIONS) == {
-        "fixed", "exponential", "lognormal", "gamma", "triangular", "uniform", "empirical"
+        "fixed", "exponential", "lognormal", "gamma", "triangular", "uniform", "empirical",
+        "weibull", "zero_inflated",
     }
     for name, cls in DISTRIBUTIONS.items():
         assert cls.name == name
@@ -267,8 +268,8 @@ def test_spec_round_trip(name: str) -> None:
             "did you mean 'lognormal'?",
         ),
         (
-            {"dist": "weibull", "mean": "1h"},
-            f"dist: unknown distribution 'weibull' (expected one of: {NAMES})",
+            {"dist": "pareto", "mean": "1h"},
+            f"dist: unknown distribution 'pareto' (expected one of: {NAMES})",
         ),
         ({"dist": "lognormal", "mean": "20min"}, "missing parameter 'sd' for lognormal (expected: mean, sd)"),
         ({"mean": "20min"}, f"missing 'dist' (expected one of: {NAMES})"),
@@ -340,3 +341,169 @@ def test_parse_number(value: object, expected: float) -> None:
 def test_parse_number_rejects(bad: object) -> None:
     with pytest.raises(DistributionError, match="expected a (finite )?number"):
         parse_number(bad)
+
+
+# --- Weibull and ZeroInflated ---------------------------------------------------
+
+from govsim.distributions import Weibull, ZeroInflated  # noqa: E402
+
+NEW_KINDS: dict[str, Distribution] = {
+    "weibull": Weibull(1.5, 2.0),
+    "weibull_heavy": Weibull(0.7, 3 * MIN),
+    "zero_inflated_lognormal": ZeroInflated(0.12, LogNormal(3.0, 2.0)),
+    "zero_inflated_gamma": ZeroInflated(0.4, Gamma(2.0, 10 * MIN)),
+    "zero_inflated_none": ZeroInflated(0.0, Exponential(1.0)),
+    "zero_inflated_all": ZeroInflated(1.0, Exponential(1.0)),
+}
+
+
+def test_new_kinds_registered() -> None:
+    assert DISTRIBUTIONS["weibull"] is Weibull
+    assert DISTRIBUTIONS["zero_inflated"] is ZeroInflated
+
+
+@pytest.mark.parametrize("name", list(NEW_KINDS))
+def test_new_sample_mean_within_four_standard_errors(name: str) -> None:
+    dist = NEW_KINDS[name]
+    x = dist.sample(np.random.default_rng(SEED), N)
+    assert isinstance(x, np.ndarray) and x.shape == (N,)
+    se = x.std(ddof=1) / math.sqrt(N)
+    assert abs(x.mean() - dist.mean) <= 4.0 * se + 1e-12 * abs(dist.mean)
+
+
+@pytest.mark.parametrize("name", [k for k in NEW_KINDS if NEW_KINDS[k].sd > 0])
+def test_new_sample_sd_within_four_standard_errors(name: str) -> None:
+    dist = NEW_KINDS[name]
+    x = dist.sample(np.random.default_rng(SEED), N)
+    s = x.std(ddof=1)
+    m4 = np.mean((x - x.mean()) ** 4)
+    se = math.sqrt((m4 - s**4) / N) / (2.0 * s)
+    assert abs(s - dist.sd) <= 4.0 * se
+
+
+def test_weibull_moments_analytic() -> None:
+    w = Weibull(1.0, 2.0)  # an exponential with mean 2
+    assert w.mean == pytest.approx(2.0) and w.sd == pytest.approx(2.0)
+    w = Weibull(2.0, 1.0)  # Rayleigh
+    assert w.mean == pytest.approx(math.sqrt(math.pi) / 2)
+    assert w.sd == pytest.approx(math.sqrt((4 - math.pi) / 4))
+
+
+def test_zero_inflated_share_of_zeros() -> None:
+    d = ZeroInflated(0.12, LogNormal(3.0, 2.0))
+    x = d.sample(np.random.default_rng(SEED), N)
+    share = float(np.mean(x == 0))
+    assert abs(share - 0.12) <= 4.0 * math.sqrt(0.12 * 0.88 / N)
+    pos = x[x > 0]
+    assert abs(pos.mean() - 3.0) <= 4.0 * pos.std(ddof=1) / math.sqrt(pos.size)
+    assert d.mean == pytest.approx(0.88 * 3.0)
+    assert d.sd == pytest.approx(math.sqrt(0.88 * (4.0 + 9.0) - (0.88 * 3.0) ** 2))
+
+
+@pytest.mark.parametrize("name", list(NEW_KINDS))
+def test_new_same_seed_same_samples_scalar_float(name: str) -> None:
+    dist = NEW_KINDS[name]
+    a, b = np.random.default_rng(7), np.random.default_rng(7)
+    assert np.array_equal(dist.sample(a, 1000), dist.sample(b, 1000))
+    assert [dist.sample(a) for _ in range(20)] == [dist.sample(b) for _ in range(20)]
+    one = dist.sample(a)
+    assert type(one) is float and one >= 0
+    assert np.all(dist.sample(a, 10_000) >= 0)
+
+
+def test_zero_inflated_vector_draws_two_blocks() -> None:
+    # The stream is a block of uniforms then a block of inner draws.
+    d = ZeroInflated(0.3, Exponential(2.0))
+    rng = np.random.default_rng(SEED)
+    u = rng.random(500)
+    inner = rng.exponential(2.0, 500)
+    assert np.array_equal(d.sample(np.random.default_rng(SEED), 500), np.where(u < 0.3, 0.0, inner))
+
+
+@pytest.mark.parametrize("name", list(NEW_KINDS))
+def test_new_spec_round_trip(name: str) -> None:
+    dist = NEW_KINDS[name]
+    spec = dist.spec()
+    assert spec["dist"] == dist.name
+    assert parse_distribution(spec, value_parser=parse_number) == dist
+    assert parse_distribution(yaml.safe_load(yaml.safe_dump(spec)), value_parser=parse_number) == dist
+    assert pickle.loads(pickle.dumps(dist)) == dist and copy.deepcopy(dist) == dist
+    assert hash(dist) == hash(parse_distribution(spec, value_parser=parse_number))
+
+
+def test_parse_new_forms_with_units() -> None:
+    assert parse_distribution({"dist": "weibull", "shape": 1.5, "scale": "2h"}) == Weibull(1.5, 2.0)
+    spec = yaml.safe_load("{dist: zero_inflated, zero: 0.12, of: {dist: lognormal, mean: 3h, sd: 2h}}")
+    assert parse_distribution(spec) == ZeroInflated(0.12, LogNormal(3.0, 2.0))
+    assert parse_distribution({"dist": "zero_inflated", "zero": "0.5", "of": "30min"}) == \
+        ZeroInflated(0.5, Fixed(0.5))
+    assert ZeroInflated(0.12, LogNormal(3.0, 2.0)).spec() == {
+        "dist": "zero_inflated", "zero": 0.12, "of": {"dist": "lognormal", "mean": 3.0, "sd": 2.0}}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message", "key"),
+    [
+        ({"dist": "zero_inflated", "zero": 1.5, "of": "1h"}, "zero: must be in [0, 1], got 1.5", "zero"),
+        ({"dist": "zero_inflated", "zero": -0.1, "of": "1h"}, "zero: must be in [0, 1], got -0.1", "zero"),
+        ({"dist": "zero_inflated", "zero": "1h", "of": "1h"}, "zero: expected a number, got '1h'", "zero"),
+        ({"dist": "zero_inflated", "zero": 0.1, "of": {"dist": "lognormal", "mean": "3h", "sd": "-1h"}},
+         "of.sd: expected a non-negative duration, got '-1h'", "of.sd"),
+        ({"dist": "zero_inflated", "zero": 0.1, "of": {"dist": "lognormal", "mean": 0, "sd": "1h"}},
+         "of.mean: must be > 0, got 0", "of.mean"),
+        ({"dist": "zero_inflated", "zero": 0.1, "of": {"dist": "lognormal", "mean": "3h"}},
+         "of: missing parameter 'sd' for lognormal (expected: mean, sd)", "of.sd"),
+        ({"dist": "zero_inflated", "zero": 0.1, "of": {"dist": "lognormal", "mean": "3h", "sdev": "1h"}},
+         "of: unknown parameter 'sdev' for lognormal (expected: mean, sd); did you mean 'sd'?", "of.sdev"),
+        ({"dist": "zero_inflated", "zero": 0.1, "of": {"dist": "zero_inflated", "zero": 0.1,
+                                                       "of": {"dist": "weibull", "shape": 0, "scale": "1h"}}},
+         "of.of.shape: must be > 0, got 0", "of.of.shape"),
+        ({"dist": "zero_inflated", "zero": 0.1}, "missing parameter 'of' for zero_inflated (expected: zero, of)",
+         "of"),
+        ({"dist": "weibull", "shape": "2h", "scale": "1h"}, "shape: expected a number, got '2h'", "shape"),
+        ({"dist": "weibull", "shape": 2, "scale": "-1h"}, "scale: expected a non-negative duration, got '-1h'",
+         "scale"),
+        ({"dist": "weibull", "shape": 2, "scale": 0}, "scale: must be > 0, got 0", "scale"),
+        ({"dist": "weibull", "shape": 2}, "missing parameter 'scale' for weibull (expected: shape, scale)", "scale"),
+    ],
+)
+def test_new_parse_errors_name_the_key(spec: object, message: str, key: str) -> None:
+    with pytest.raises(DistributionError) as info:
+        parse_distribution(spec)
+    assert str(info.value) == message
+    assert info.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Weibull(0, 1), "shape must be > 0, got 0"),
+        (lambda: Weibull(1, -1), "scale must be > 0, got -1"),
+        (lambda: ZeroInflated(1.5, Exponential(1)), "zero must be in [0, 1], got 1.5"),
+        (lambda: ZeroInflated(float("nan"), Exponential(1)), "zero must be finite"),
+        (lambda: ZeroInflated(0.1, {"dist": "exponential", "mean": 1}), "of must be a distribution"),
+    ],
+)
+def test_new_constructor_validation(make, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(DistributionError) as info:
+        make()
+    assert str(info.value).startswith(message)
+
+
+def test_new_forms_load_in_a_scenario() -> None:
+    import govsim
+    from govsim.scenario.errors import ScenarioError
+
+    scenario = govsim.load_scenario({"categories": {
+        "x": {"rate": 1, "handling": {"dist": "weibull", "shape": 1.5, "scale": "2h"}},
+        "y": {"rate": 1, "handling": {"dist": "zero_inflated", "zero": 0.12,
+                                      "of": {"dist": "lognormal", "mean": "3h", "sd": "2h"}}},
+    }})
+    assert scenario.categories["x"].handling == Weibull(1.5, 2.0)
+    assert scenario.categories["y"].handling == ZeroInflated(0.12, LogNormal(3.0, 2.0))
+    with pytest.raises(ScenarioError, match=r"categories\.y\.handling\.of\.sd"):
+        govsim.load_scenario({"categories": {"y": {"rate": 1, "handling": {
+            "dist": "zero_inflated", "zero": 0.12, "of": {"dist": "lognormal", "mean": "3h", "sd": "-2h"}}}}})
+    with pytest.raises(ScenarioError, match=r"categories\.y\.handling\.zero"):
+        govsim.load_scenario({"categories": {"y": {"rate": 1, "handling": {
+            "dist": "zero_inflated", "zero": 1.5, "of": "1h"}}}})

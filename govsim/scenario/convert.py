@@ -102,7 +102,7 @@ def _fmt_clock(hours: float) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-_DIMENSIONLESS_PARAMS = frozenset({"shape", "weights"})
+_DIMENSIONLESS_PARAMS = frozenset({"shape", "weights", "zero"})
 
 
 def _fmt_dist(dist: Any, value_fmt: Callable[[float], Any]) -> Any:
@@ -114,11 +114,23 @@ def _fmt_dist(dist: Any, value_fmt: Callable[[float], Any]) -> Any:
     for key, value in dist.spec().items():
         if key == "dist" or key in _DIMENSIONLESS_PARAMS:
             out[key] = to_plain(value)
+        elif key == "of":
+            out[key] = _fmt_dist(getattr(dist, "of"), value_fmt)
         elif isinstance(value, (list, tuple)):
             out[key] = [value_fmt(v) for v in value]
         else:
             out[key] = value_fmt(value)
     return out
+
+
+def format_dist(dist: Any) -> Any:
+    """A duration distribution as it is written in a scenario file (durations with units)."""
+    return _fmt_dist(dist, _fmt_duration)
+
+
+def format_hours(hours: Any) -> dict[str, Any]:
+    """An :class:`HoursConfig` as written in a scenario file (``{start: "08:00", ...}``)."""
+    return {"start": _fmt_clock(hours.start), "end": _fmt_clock(hours.end), "days": list(hours.days)}
 
 
 def _fmt_number(x: float) -> Any:
