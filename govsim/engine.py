@@ -52,7 +52,7 @@ class Simulation:
         self.streams = RandomStreams(seed)
         base_dir = Path(scenario.source).parent if scenario.source and scenario.source != "<dict>" else None
         self.territory = Territory.from_config(scenario.territory, self.streams.stream("territory"), base_dir)
-        self.categories = CategoryTable.from_scenario(scenario, self.territory.area_types)
+        self.categories = CategoryTable.from_scenario(scenario, self.territory, base_dir)
         self.records = Recorder()
         self.issues: list[Issue] = []
         self.false_alarms: list[Issue] = []
@@ -94,9 +94,10 @@ class Simulation:
     def _hire_workers(self) -> list[GridWorker]:
         cfg = self.scenario.workers
         terr = self.territory
-        skills = [(cfg.categories is None or name in cfg.categories) and dept is None and not off
-                  for name, dept, off in zip(self.categories.names, self.categories.department,
-                                             self.takes_off_board)]
+        skills = [(cfg.categories is None or name in cfg.categories) and (dept is None or on_patrol)
+                  and not off
+                  for name, dept, on_patrol, off in zip(self.categories.names, self.categories.department,
+                                                        self.categories.patrol_handles, self.takes_off_board)]
         route_factory = ROUTES[cfg.route]
         workers: list[GridWorker] = []
         for s, shift_cfg in enumerate(cfg.shifts):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 if TYPE_CHECKING:
     from govsim.distributions import Distribution
     from govsim.scenario.schema import Scenario
+    from govsim.territory import Territory
 
 NAN = math.nan
 INF = math.inf
@@ -106,6 +108,7 @@ class CategoryTable:
     names: list[str]
     rate: np.ndarray  # per 1,000 households per day
     hourly: np.ndarray  # (n_categories, 24), mean 1 per row
+    weekly: np.ndarray  # (n_categories, 168), mean 1 per row: hour of the week from Monday 00:00
     area_multiplier: np.ndarray  # (n_categories, n_area_types)
     priority: list[int]
     handling: list[Distribution]
@@ -121,21 +124,46 @@ class CategoryTable:
     on_spot_success: list[float | None]  # None: not a dispute
     walk_in: list[float]
     department: list[str | None]
+    patrol_handles: list[bool]
+    grid_multiplier: np.ndarray | None = None  # (n_categories, n_grids), or None: all 1
 
     @property
     def n(self) -> int:
         return len(self.names)
 
-    @classmethod
-    def from_scenario(cls, scenario: Scenario, area_types: list[str]) -> CategoryTable:
-        from govsim.scenario.schema import HOURLY_PROFILES
+    def grid_rate(self, c: int, territory: Territory) -> np.ndarray:
+        """Expected issues of category ``c`` per day in each grid: rate × households / 1,000 ×
+        area multiplier (× the grid's multiplier when the scenario has a table of them)."""
+        rate = (self.rate[c] * (territory.grid_households / 1000.0)
+                * self.area_multiplier[c, territory.grid_area])
+        if self.grid_multiplier is not None:
+            rate = rate * self.grid_multiplier[c]
+        return rate
 
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, territory: Territory,
+                      base_dir: Path | None = None) -> CategoryTable:
+        from govsim.scenario.schema import HOURLY_PROFILES
+        from govsim.territory import read_rate_multipliers
+
+        area_types = territory.area_types
         cats = scenario.categories
         names = list(cats)
         hourly = np.array([
             c.hourly if c.hourly is not None else HOURLY_PROFILES[c.profile] for c in cats.values()
         ], dtype=float)
         hourly = hourly / hourly.mean(axis=1, keepdims=True)
+        weekly = np.array([
+            c.weekly if c.weekly is not None else np.tile(h, 7) for c, h in zip(cats.values(), hourly)
+        ], dtype=float).reshape(len(names), 168)
+        weekly = weekly / weekly.mean(axis=1, keepdims=True)
+        grid_multiplier = None
+        if scenario.territory.rate_multipliers is not None:
+            grid_multiplier = _inline_multipliers(scenario, territory.grid_names, names)
+        elif scenario.territory.rate_multipliers_csv is not None:
+            grid_multiplier = read_rate_multipliers(
+                Path(base_dir or ".") / scenario.territory.rate_multipliers_csv,
+                territory.grid_names, names)
         for cname, c in cats.items():
             for area in c.area_multipliers:
                 if area not in area_types:
@@ -150,6 +178,7 @@ class CategoryTable:
             names=names,
             rate=np.array([c.rate for c in cats.values()], dtype=float),
             hourly=hourly,
+            weekly=weekly,
             area_multiplier=mult.reshape(len(names), len(area_types)),
             priority=[c.priority for c in cats.values()],
             handling=[c.handling for c in cats.values()],
@@ -167,4 +196,33 @@ class CategoryTable:
                              for c in cats.values()],
             walk_in=[0.0 if c.dispute is None else c.dispute.walk_in for c in cats.values()],
             department=[c.department for c in cats.values()],
+            patrol_handles=[c.patrol_handles for c in cats.values()],
+            grid_multiplier=grid_multiplier,
         )
+
+
+def _inline_multipliers(scenario: Scenario, grid_names: list[str], categories: list[str]) -> np.ndarray:
+    """``territory.rate_multipliers`` as an array (category × grid); unknown names are errors."""
+    import difflib
+
+    from govsim.scenario.errors import Problem, ScenarioError
+
+    out = np.ones((len(categories), len(grid_names)))
+    grid_index = {g: i for i, g in enumerate(grid_names)}
+    problems = []
+    for cat, by_grid in (scenario.territory.rate_multipliers or {}).items():
+        path = f"territory.rate_multipliers.{cat}"
+        if cat not in categories:
+            close = difflib.get_close_matches(cat, categories, n=1, cutoff=0.6)
+            problems.append(Problem(path, f"unknown category {cat!r}" + (f" (did you mean {close[0]!r}?)" if close else "")))
+            continue
+        c = categories.index(cat)
+        for grid, mult in by_grid.items():
+            if grid not in grid_index:
+                problems.append(Problem(f"{path}.{grid}", f"unknown grid {grid!r}"))
+                continue
+            out[c, grid_index[grid]] = mult
+    if problems:
+        raise ScenarioError(problems, scenario.source)
+    return out
+

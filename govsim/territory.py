@@ -9,6 +9,7 @@ point id; travel time is distance / speed.
 from __future__ import annotations
 
 import csv
+import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -254,3 +255,70 @@ def _csv_value(text: str) -> object:
         except ValueError:
             pass
     return text
+
+
+def read_rate_multipliers(path: Path, grid_names: list[str], categories: list[str]) -> np.ndarray:
+    """Read a table of rate multipliers (a column ``grid``, one column per category) into an
+    array (category × grid); grids or categories missing from the table get 1. Errors name
+    the file, the row and the column."""
+    from govsim.scenario.errors import Problem, ScenarioError
+
+    where = "territory.rate_multipliers_csv"
+    if not path.is_file():
+        raise ScenarioError([Problem(where, f"file not found: {path}")], str(path))
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = [h.strip() for h in next(reader, [])]
+            records = list(reader)
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise ScenarioError([Problem(where, f"not a readable UTF-8 CSV file ({err})")], str(path)) from None
+    problems: list[Problem] = []
+    if "grid" not in header:
+        raise ScenarioError([Problem(where, f"expected a column 'grid'; columns: {', '.join(header)}")], str(path))
+    grid_col = header.index("grid")
+    cat_index = {name: i for i, name in enumerate(categories)}
+    columns: list[tuple[int, int]] = []
+    for j, name in enumerate(header):
+        if j == grid_col:
+            continue
+        if name not in cat_index:
+            close = difflib.get_close_matches(name, categories, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(Problem(f"column {name!r}", f"not a category of the scenario{hint}"))
+        else:
+            columns.append((j, cat_index[name]))
+    grid_index = {name: g for g, name in enumerate(grid_names)}
+    out = np.ones((len(categories), len(grid_names)))
+    seen: set[str] = set()
+    for r, rec in enumerate(records, start=2):
+        if not rec or all(not v.strip() for v in rec):
+            continue
+        if len(rec) != len(header):
+            problems.append(Problem(f"row {r}", f"expected {len(header)} fields, got {len(rec)}"))
+            continue
+        grid = rec[grid_col].strip()
+        if grid not in grid_index:
+            problems.append(Problem(f"row {r}, column 'grid'", f"unknown grid {grid!r}"))
+            continue
+        if grid in seen:
+            problems.append(Problem(f"row {r}, column 'grid'", f"grid {grid!r} appears twice"))
+            continue
+        seen.add(grid)
+        for j, c in columns:
+            text = rec[j].strip()
+            if not text:
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value) or value < 0:
+                problems.append(Problem(f"row {r}, column {header[j]!r}",
+                                        f"expected a finite number >= 0, got {text!r}"))
+                continue
+            out[c, grid_index[grid]] = value
+    if problems:
+        raise ScenarioError(problems, str(path))
+    return out
+

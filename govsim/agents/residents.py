@@ -1,9 +1,9 @@
 """Residents (居民): issues arise in their grids, and residents report some of them.
 
 Arrivals are a non-homogeneous Poisson process per grid and category with
-intensity ``rate × households / 1000 × area multiplier × hourly weight`` per
-day. Because the intensity factorises into a grid part and an hour-of-day part,
-the whole run's arrivals of a category are drawn at once: a Poisson total,
+intensity ``rate × households / 1000 × area multiplier (× grid multiplier) × weight
+of the hour of the week`` per day. Because the intensity factorises into a grid
+part and an hour-of-week part, the whole run's arrivals of a category are drawn at once: a Poisson total,
 hours in proportion to the profile, grids and points in proportion to their
 intensity. Every attribute of every issue (handling time, lifetime, whether and
 when residents report it, whether a sensor would catch it) is drawn up front
@@ -65,7 +65,6 @@ class IssuePlan:
         ``liaison`` are the governance mechanisms that act on residents (all optional)."""
         hours = np.arange(int(np.ceil(horizon)), dtype=float)
         bin_len = np.minimum(1.0, horizon - hours)
-        hh = territory.grid_households / 1000.0
         pw = territory.point_weight
         grid_pw = np.bincount(territory.point_grid, weights=pw, minlength=territory.n_grids)
         share_in_grid = np.divide(pw, grid_pw[territory.point_grid],
@@ -81,8 +80,8 @@ class IssuePlan:
         app_delay = np.where(has_app, app.delay_scale, 1.0)
         parts: list[dict[str, np.ndarray]] = []
         for c, name in enumerate(categories.names):
-            per_grid_day = categories.rate[c] * hh * categories.area_multiplier[c, territory.grid_area]
-            profile = categories.hourly[c, hours.astype(int) % 24] * bin_len
+            per_grid_day = categories.grid_rate(c, territory)
+            profile = categories.weekly[c, hours.astype(int) % 168] * bin_len
             expected = per_grid_day.sum() / 24.0 * profile.sum()
             rng = streams.stream(f"arrivals/{name}")
             n = int(rng.poisson(expected)) if expected > 0 else 0

@@ -48,11 +48,9 @@ def choose_grids(cfg: SensorChannel | AppChannel, path: str, territory: Territor
 
 def sensor_intensity(territory: Territory, categories: CategoryTable) -> np.ndarray:
     """Expected sensor-detectable issues per day in each grid (for ``placement: busiest``)."""
-    hh = territory.grid_households / 1000.0
     out = np.zeros(territory.n_grids)
     for c in range(categories.n):
-        out += (categories.rate[c] * categories.sensor_prob[c] * hh
-                * categories.area_multiplier[c, territory.grid_area])
+        out += categories.sensor_prob[c] * categories.grid_rate(c, territory)
     return out
 
 

@@ -87,6 +87,17 @@ class TerritoryConfig:
         default=None,
         metadata=_doc("CSV file of grids (columns as in `grids`), relative to the scenario file"),
     )
+    rate_multipliers: dict[str, dict[str, float]] | None = field(
+        default=None,
+        metadata=_doc("rate multipliers by category and grid name, {category: {grid: multiplier}} "
+                      "(missing: 1); the inline form of rate_multipliers_csv"),
+    )
+    rate_multipliers_csv: str | None = field(
+        default=None,
+        metadata=_doc("CSV file of rate multipliers by grid and category, relative to the scenario file: a "
+                      "column `grid` (grid names) and one column per category (a category or grid not in "
+                      "the file: 1). Written by `govsim calibrate` for the fitted grid × category rates"),
+    )
 
     def _check(self) -> list[tuple[str, str]]:
         problems = []
@@ -98,6 +109,12 @@ class TerritoryConfig:
             problems.append(("area_types", "expected non-negative shares with a positive sum"))
         if self.grids is not None and self.grids_csv is not None:
             problems.append(("grids_csv", "give either grids or grids_csv, not both"))
+        if self.rate_multipliers is not None and self.rate_multipliers_csv is not None:
+            problems.append(("rate_multipliers_csv", "give either rate_multipliers or rate_multipliers_csv, not both"))
+        for cat, by_grid in (self.rate_multipliers or {}).items():
+            for grid, mult in by_grid.items():
+                if not (mult >= 0 and mult < float("inf")):
+                    problems.append((f"rate_multipliers.{cat}.{grid}", f"expected a finite number >= 0, got {mult}"))
         return problems
 
 
@@ -158,6 +175,11 @@ class CategoryConfig:
     hourly: list[float] | None = field(
         default=None, metadata=_doc("24 relative hourly weights (overrides profile)"),
     )
+    weekly: list[float] | None = field(
+        default=None,
+        metadata=_doc("168 relative weights, one per hour of the week from Monday 00:00 (day 0 of a run "
+                      "is a Monday); overrides hourly and profile (a fitted weekday/weekend pattern)"),
+    )
     area_multipliers: dict[str, float] = field(
         default_factory=dict, metadata=_doc("rate multiplier per area type (default 1)"),
     )
@@ -184,6 +206,11 @@ class CategoryConfig:
     patrol_detect: float = field(
         default=0.8, metadata=_doc("probability a patrolling worker passing the point sees it", ge=0, le=1),
     )
+    patrol_handles: bool = field(
+        default=False,
+        metadata=_doc("with a department: a grid worker who finds it on patrol handles it on the spot "
+                      "(its handling time); only reported cases go to the department"),
+    )
     report: ReportConfig = field(default_factory=ReportConfig, metadata=_doc("resident reports"))
     sensor: SensorDetectConfig = field(default_factory=SensorDetectConfig, metadata=_doc("sensor detection"))
 
@@ -197,6 +224,13 @@ class CategoryConfig:
         for area, mult in self.area_multipliers.items():
             if mult < 0:
                 problems.append((f"area_multipliers.{area}", f"expected a number >= 0, got {mult}"))
+        if self.weekly is not None:
+            if len(self.weekly) != 168:
+                problems.append(("weekly", f"expected 168 weights (one per hour of the week), got {len(self.weekly)}"))
+            elif min(self.weekly) < 0 or sum(self.weekly) <= 0:
+                problems.append(("weekly", "expected non-negative weights with a positive sum"))
+        if self.patrol_handles and self.department is None:
+            problems.append(("patrol_handles", "only a department's category can be handled on patrol instead"))
         if self.department is not None and self.dispute is not None:
             problems.append(("department", "a category is either a dispute or a department's; not both"))
         if self.escalation is not None and self.escalation.priority > self.priority:
