@@ -1,0 +1,932 @@
+"""Reading and cleaning a case log (事件台账): one row per case, every odd row counted.
+
+A case log is what a 12345 hotline, a 数字城管 system or a 311 service exports:
+one row per case with when it became known (立案时间, ``created``), when it was
+closed (结案时间, ``closed``), its category (事件类型), the channel it came
+through (来源: a resident's call or app report, or found by staff on patrol),
+where it was (coordinates, an area name) and its status.
+
+:func:`read_case_log` reads such a log from a CSV file, a Parquet file or a
+DataFrame, given which column plays which role (:data:`ROLES`), and returns a
+:class:`CaseLog`: the usable cases with parsed times and durations, the true
+observation window, and a ``rows`` table that accounts for every input row::
+
+    log = read_case_log("la311.csv", parse_columns(
+        "created=created,closed=closed,category=category,channel=channel,lat=lat,lon=lon"),
+        staff_channels=["Driver Self Report"])
+    print(log.summary())
+
+Row accounting (``CaseLog.rows``; columns ``class``, ``count``, ``action``,
+``kind``, ``note``). Rows of ``kind`` ``'dropped'`` and ``'kept'`` partition the
+input: every row read is in exactly one of them, so their counts sum to
+``n_read`` and the ``'kept'`` counts sum to ``len(cases)``. The dropped classes,
+in the order they are applied:
+
+* ``exact duplicate row`` — every mapped column equal to an earlier row's;
+* ``created missing`` — empty creation time;
+* ``created unparseable`` — a creation time that reads as no time;
+* ``duplicate id`` — an id (when mapped) already seen with different content; the first is kept;
+* ``outside the window`` — created before ``window[0]`` or after ``window[1]``.
+
+The kept rows are split by what they give closure fitting, first match wins:
+
+* ``closed unparseable`` and ``closed before created`` — kept for arrivals, not for closure;
+* ``cancelled`` — status (when mapped) in ``cancelled``: a known case, but its closure is no service time;
+* ``never closed`` — no closing time: right-censored at the end of the window;
+* ``closed at creation (zero length)`` — real for work found and done by staff on the spot;
+* ``closed normally`` — a positive duration.
+
+Rows of kind ``'flag'`` count properties of kept rows and may overlap:
+``coordinates missing``, ``coordinates not numeric``, ``coordinates out of range``,
+``coordinates (0, 0)``, ``placeholder coordinates (LAT, LON)`` (found from the
+data, see :func:`read_case_log`), ``category missing``, ``channel missing``,
+``no channel column``, ``area missing``, ``<role> day/month order ambiguous``,
+``<role> time-zone offset dropped`` / ``converted``. Row numbers in notes are
+1-based data rows (the header is not counted).
+
+Every problem with the input itself (a missing file, an unknown column, a
+misspelt staff channel...) raises one :class:`CalibrationError` listing all of them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from govsim.calibration.errors import CalibrationError
+
+__all__ = ["ROLES", "REQUIRED", "CaseLog", "parse_columns", "read_case_log"]
+
+ROLES: tuple[str, ...] = ("created", "closed", "category", "channel", "lat", "lon", "area", "status", "id")
+"""Column roles a case log can map: 立案时间 created, 结案时间 closed, 事件类型 category,
+来源 channel, coordinates lat/lon, area (社区/网格 name), status, case id."""
+
+REQUIRED: tuple[str, ...] = ("created", "closed", "category")
+"""Roles every case log must map."""
+
+# Roles that must each have a column of their own (a time can't also be a category).
+_OWN_COLUMN = ("created", "closed", "lat", "lon")
+
+# Text read as "no value" in any column (exports write these for empty cells).
+_NULLS = ("", "NA", "N/A", "n/a", "na", "NaN", "nan", "NAN", "NULL", "null", "Null", "None", "none",
+          "NaT", "nat", "#N/A", "-")
+
+MISSING = "(missing)"
+"""What an empty category or channel becomes."""
+
+_PARQUET_EXT = (".parquet", ".pq")
+_PARQUET_HINT = 'reading Parquet needs pyarrow: pip install "govsim[parquet]"'
+
+# Candidate timestamp formats, tried on a sample of each time column; ties go to
+# the earlier one (so month-first beats day-first when both read everything).
+# The order tag keeps the fallback cascade from mixing day-first and month-first.
+_FORMATS: tuple[tuple[str, str], ...] = (
+    ("%Y-%m-%d %H:%M:%S", "ymd"), ("%Y-%m-%dT%H:%M:%S", "ymd"),
+    ("%Y-%m-%d %H:%M:%S.%f", "ymd"), ("%Y-%m-%dT%H:%M:%S.%f", "ymd"),
+    ("%Y-%m-%d %H:%M", "ymd"), ("%Y-%m-%dT%H:%M", "ymd"), ("%Y-%m-%d", "ymd"),
+    ("ISO8601", "ymd"),
+    ("%Y/%m/%d %H:%M:%S", "ymd"), ("%Y/%m/%d %H:%M", "ymd"), ("%Y/%m/%d", "ymd"),
+    ("%Y%m%d%H%M%S", "ymd"), ("%Y%m%d", "ymd"),
+    ("%Y年%m月%d日 %H:%M:%S", "ymd"), ("%Y年%m月%d日 %H:%M", "ymd"), ("%Y年%m月%d日", "ymd"),
+    ("%m/%d/%Y %I:%M:%S %p", "mdy"), ("%m/%d/%Y %I:%M %p", "mdy"), ("%m/%d/%Y %H:%M:%S", "mdy"),
+    ("%m/%d/%Y %H:%M", "mdy"), ("%m/%d/%Y", "mdy"), ("%m/%d/%y %H:%M", "mdy"), ("%m/%d/%y", "mdy"),
+    ("%d/%m/%Y %I:%M:%S %p", "dmy"), ("%d/%m/%Y %I:%M %p", "dmy"), ("%d/%m/%Y %H:%M:%S", "dmy"),
+    ("%d/%m/%Y %H:%M", "dmy"), ("%d/%m/%Y", "dmy"), ("%d/%m/%y %H:%M", "dmy"), ("%d/%m/%y", "dmy"),
+    ("%d.%m.%Y %H:%M:%S", "dmy"), ("%d.%m.%Y %H:%M", "dmy"), ("%d.%m.%Y", "dmy"),
+    ("%d-%m-%Y %H:%M:%S", "dmy"), ("%d-%m-%Y %H:%M", "dmy"), ("%d-%m-%Y", "dmy"),
+)
+_SAMPLE = 2000
+# A time followed by a UTC offset or Z: group 1 is the wall time, group 2 the offset.
+_TZ_SUFFIX = re.compile(r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp][Mm])?)\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$")
+_DM_LEAD = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}"
+
+# Placeholder coordinates: one exact point holding at least this share and count of
+# the located rows, and far from the rest or integer-valued.
+_PLACEHOLDER_SHARE = 0.005
+_PLACEHOLDER_MIN_ROWS = 20
+
+# Row classes, in the order they are applied and listed.
+_DROPPED = (
+    ("exact duplicate row", "every mapped column equal to an earlier row's"),
+    ("created missing", "no creation time"),
+    ("created unparseable", "creation time not readable as a time"),
+    ("duplicate id", "id already seen with different content; the first row is kept"),
+    ("outside the window", "created outside the observation window"),
+)
+_KEPT = (
+    ("closed unparseable", "kept for arrivals, not for closure", "closing time not readable as a time"),
+    ("closed before created", "kept for arrivals, not for closure", "negative duration"),
+    ("cancelled", "kept for arrivals, not for closure", "status says cancelled"),
+    ("never closed", "censored", "no closing time: right-censored at the end of the window"),
+    ("closed at creation (zero length)", "kept", "duration 0 (real for work found and closed by staff)"),
+    ("closed normally", "kept", "positive duration"),
+)
+
+
+@dataclass
+class CaseLog:
+    """A cleaned case log: the usable cases, the observation window, and an account of every row.
+
+    ``cases`` holds the usable rows, one per case, sorted by creation time (stable:
+    ties keep file order), index reset. Columns:
+
+    * ``created`` (立案时间): ``datetime64[ns]``, naive local wall time;
+    * ``closed`` (结案时间): ``datetime64[ns]``, ``NaT`` when never closed or unreadable;
+    * ``category`` (事件类型): str, ``'(missing)'`` when empty;
+    * ``channel`` (来源): str, ``'(missing)'`` when empty, ``''`` when no channel column is mapped;
+    * ``staff``: bool, the channel is one of ``staff_channels`` (found by staff, e.g. on patrol);
+    * ``lat``, ``lon``: float64, NaN when missing, invalid or a placeholder;
+    * ``area``: str, NaN when missing or not mapped;
+    * ``id``, ``status``: str, ``''`` when not mapped;
+    * ``duration_h``: float64 hours from created to closed; for a censored case the hours
+      from created to ``window[1]`` (the time it was observed open); NaN when the row is
+      not usable for closure;
+    * ``censored``: bool, never closed: still open at ``window[1]``;
+    * ``closure_ok``: bool, usable for closure fitting (``duration_h >= 0`` known, or censored).
+
+    ``window`` is the true observation window ``[start, end]``: the first and last
+    creation times unless given, so a log that ends mid-day is not read as whole days.
+    ``rows`` accounts for every input row (see the module docstring), ``notes`` says
+    how the times were read (format per column, day/month choice, time zones).
+    """
+
+    cases: pd.DataFrame
+    window: tuple[pd.Timestamp, pd.Timestamp]
+    rows: pd.DataFrame
+    source: str
+    n_read: int
+    staff_channels: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    columns: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows read but not kept."""
+        return int(self.rows.loc[self.rows["kind"] == "dropped", "count"].sum())
+
+    @property
+    def window_days(self) -> float:
+        """Length of the observation window, days."""
+        return (self.window[1] - self.window[0]) / pd.Timedelta(days=1)
+
+    def summary(self) -> str:
+        """A few lines for humans: rows read and kept, window, categories, channels, closure."""
+        c = self.cases
+        n = len(c)
+        lines = [f"{self.source}: {self.n_read:,} rows read, {n:,} kept, {self.n_dropped:,} dropped"]
+        dropped = self.rows[(self.rows["kind"] == "dropped") & (self.rows["count"] > 0)]
+        if len(dropped):
+            lines.append("  dropped: " + ", ".join(f"{r['class']} {r['count']:,}" for _, r in dropped.iterrows()))
+        rate = f", {n / self.window_days:,.1f} cases/day" if self.window_days > 0 else ""
+        lines.append(f"  window {self.window[0]} -> {self.window[1]} ({self.window_days:.2f} days{rate})")
+        cats = c["category"].value_counts()
+        top = ", ".join(f"{k} {v / n:.0%}" for k, v in cats.head(5).items())
+        lines.append(f"  {len(cats)} categories: {top}{', ...' if len(cats) > 5 else ''}")
+        if (c["channel"] != "").any():
+            chans = c["channel"].value_counts()
+            lines.append("  channels: " + ", ".join(f"{k} {v / n:.0%}" for k, v in chans.head(6).items())
+                         + (", ..." if len(chans) > 6 else ""))
+        if self.staff_channels:
+            lines.append(f"  staff share ({', '.join(self.staff_channels)}): {c['staff'].mean():.1%}")
+        kept = self.rows[self.rows["kind"] == "kept"].set_index("class")["count"]
+        lines.append(f"  closure: {int(c['closure_ok'].sum()):,} usable ({int(kept['closed normally']):,} "
+                     f"closed, {int(kept['closed at creation (zero length)']):,} at creation, "
+                     f"{int(kept['never closed']):,} censored), "
+                     f"{int((~c['closure_ok']).sum()):,} kept for arrivals only")
+        flags = self.rows[(self.rows["kind"] == "flag") & (self.rows["count"] > 0)]
+        if len(flags):
+            lines.append("  flagged: " + ", ".join(f"{r['class']} {r['count']:,}" for _, r in flags.iterrows()))
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# column mapping
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in choices}
+        close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+        close = [lowered[c] for c in close]
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _list(values: Sequence[Any], limit: int = 30) -> str:
+    shown = ", ".join(str(v) for v in list(values)[:limit])
+    return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
+
+
+def parse_columns(text: str) -> dict[str, str]:
+    """Parse a column mapping written as ``'created=COL,closed=COL,category=COL,lat=Latitude'``.
+
+    Items are separated by ``,``; each is ``role=column`` (split at the first ``=``).
+    Spaces around roles and names are stripped; spaces inside a column name are kept
+    (``created=Created Date``). A column name containing ``,`` or ``=`` can't be given
+    this way: pass a mapping to :func:`read_case_log` instead. Roles are :data:`ROLES`;
+    an unknown or repeated role, an item without ``=`` or an empty name raises one
+    :class:`CalibrationError` listing every problem (with a did-you-mean for roles).
+    """
+    problems: list[str] = []
+    out: dict[str, str] = {}
+    if not isinstance(text, str) or not text.strip():
+        raise CalibrationError("columns: empty mapping; expected role=column items such as "
+                               "'created=COL,closed=COL,category=COL'")
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        if "=" not in item:
+            problems.append(f"columns item {item.strip()!r}: expected role=column; a column name containing "
+                            "',' or '=' can't be given in this form, pass a mapping to read_case_log instead")
+            continue
+        role, name = (part.strip() for part in item.split("=", 1))
+        if role not in ROLES:
+            problems.append(f"columns item {item.strip()!r}: unknown role {role!r}{_did_you_mean(role, ROLES)}"
+                            f" (roles: {', '.join(ROLES)})")
+            continue
+        if not name:
+            problems.append(f"columns item {item.strip()!r}: no column name for role {role!r}")
+            continue
+        if role in out:
+            problems.append(f"columns item {item.strip()!r}: role {role!r} given twice "
+                            f"({out[role]!r} and {name!r})")
+            continue
+        out[role] = name
+    if problems:
+        raise CalibrationError(problems)
+    return out
+
+
+def _check_mapping(columns: Mapping[str, str], available: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """Resolve the mapping against the file's columns; every problem is collected."""
+    problems: list[str] = []
+    mapping: dict[str, str] = {}
+    if not isinstance(columns, Mapping):
+        raise CalibrationError(f"columns: expected a mapping role -> column name (see parse_columns), "
+                               f"got {type(columns).__name__}")
+    avail = [str(c) for c in available]
+    stripped: dict[str, list[str]] = {}
+    for c in avail:
+        stripped.setdefault(c.strip(), []).append(c)
+    for role, name in columns.items():
+        if role not in ROLES:
+            problems.append(f"role {role!r}: unknown role{_did_you_mean(str(role), ROLES)} "
+                            f"(roles: {', '.join(ROLES)})")
+            continue
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"role {role!r}: expected a column name, got {name!r}")
+            continue
+        if name in avail:
+            mapping[role] = name
+        elif len(stripped.get(name.strip(), [])) == 1:  # same name but for surrounding spaces
+            mapping[role] = stripped[name.strip()][0]
+        else:
+            problems.append(f"column {name!r} (role {role!r}): no such column{_did_you_mean(name, avail)} "
+                            f"(columns: {_list(avail)})")
+    for role in REQUIRED:
+        if role not in columns:
+            problems.append(f"role {role!r}: required but not mapped; map it to one of the columns: "
+                            f"{_list(avail)}")
+    roles = [r for r in ROLES if r in mapping]
+    for i, a in enumerate(roles):
+        for b in roles[i + 1:]:
+            if mapping[a] == mapping[b] and (a in _OWN_COLUMN or b in _OWN_COLUMN):
+                own = a if a in _OWN_COLUMN else b
+                problems.append(f"column {mapping[a]!r}: mapped to both {a!r} and {b!r}; "
+                                f"{own!r} needs a column of its own")
+    return mapping, problems
+
+
+# ---------------------------------------------------------------------------
+# reading
+
+
+def _sniff_encoding(head: bytes, encoding: str | None) -> str:
+    if encoding:
+        return encoding
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if head.startswith(b"PK\x03\x04"):
+        raise CalibrationError("not a CSV file: it looks like a ZIP archive or an Excel workbook; "
+                               "export the sheet as CSV (UTF-8) or Parquet")
+    if b"\x00" in head:
+        raise CalibrationError("not a text file (it contains NUL bytes); expected a CSV in UTF-8 or "
+                               "UTF-16 (with a byte-order mark), or a Parquet file")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError as exc:
+        raise CalibrationError(
+            f"not UTF-8 text (byte 0x{head[exc.start]:02x} at offset {exc.start}); save it as UTF-8, "
+            "or pass encoding= (e.g. 'gb18030' for a GBK export)") from None
+    return "utf-8"
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _read_csv(path: Path, columns: Mapping[str, str], encoding: str | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    if not path.exists():
+        raise CalibrationError("file not found")
+    if path.is_dir():
+        raise CalibrationError("is a directory, not a case log file")
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    if not head.strip():
+        raise CalibrationError("file is empty")
+    if head.startswith(b"PAR1"):
+        return _read_parquet(path, columns)
+    enc = _sniff_encoding(head, encoding)
+    try:
+        text = head.decode(enc, errors="ignore")
+    except LookupError:
+        raise CalibrationError(f"encoding {enc!r}: unknown encoding") from None
+    lines = [ln for ln in text.lstrip("\ufeff").splitlines() if ln.strip()]
+    if not lines:
+        raise CalibrationError("file is empty (no header line)")
+    sep = _sniff_delimiter(lines[0])
+    opts: dict[str, Any] = dict(sep=sep, encoding=enc, dtype=str, keep_default_na=False, na_filter=False,
+                                encoding_errors="strict", skipinitialspace=False)
+    try:
+        header = list(pd.read_csv(path, nrows=0, **opts).columns)
+        mapping, problems = _check_mapping(columns, header)
+        if problems:
+            raise CalibrationError(problems)
+        df = pd.read_csv(path, usecols=list(dict.fromkeys(mapping.values())), **opts)
+    except UnicodeError as exc:
+        raise CalibrationError(f"can't be decoded as {enc} ({exc.reason}); save it as UTF-8, or pass "
+                               "encoding= (e.g. 'gb18030' for a GBK export)") from None
+    except pd.errors.EmptyDataError:
+        raise CalibrationError("file is empty (no header line)") from None
+    except pd.errors.ParserError as exc:
+        raise CalibrationError(f"not a well-formed CSV file: {str(exc).strip()}") from None
+    if len(df) == 0:
+        raise CalibrationError("no data rows (the file has a header only)")
+    return df, mapping
+
+
+def _read_parquet(path: Path, columns: Mapping[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise CalibrationError(_PARQUET_HINT) from None
+    if not path.exists():
+        raise CalibrationError("file not found")
+    try:
+        names = pq.read_schema(path).names
+    except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for non-Parquet content
+        raise CalibrationError(f"not a readable Parquet file ({exc})") from None
+    mapping, problems = _check_mapping(columns, names)
+    if problems:
+        raise CalibrationError(problems)
+    df = pq.read_table(path, columns=list(dict.fromkeys(mapping.values()))).to_pandas()
+    if len(df) == 0:
+        raise CalibrationError("no data rows")
+    return df, mapping
+
+
+def _load(source: str | Path | pd.DataFrame, columns: Mapping[str, str],
+          encoding: str | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    if isinstance(source, pd.DataFrame):
+        mapping, problems = _check_mapping(columns, [str(c) for c in source.columns])
+        if problems:
+            raise CalibrationError(problems)
+        by_name = {str(c): c for c in source.columns}
+        df = source[[by_name[c] for c in dict.fromkeys(mapping.values())]].copy()
+        df.columns = list(dict.fromkeys(mapping.values()))
+        if len(df) == 0:
+            raise CalibrationError("no data rows")
+        return df.reset_index(drop=True), mapping
+    path = Path(source)
+    if path.suffix.lower() in _PARQUET_EXT:
+        return _read_parquet(path, columns)
+    return _read_csv(path, columns, encoding)
+
+
+# ---------------------------------------------------------------------------
+# values
+
+
+def _text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Stripped text and a mask of empty / null-like cells."""
+    t = s.astype(str).str.strip()
+    empty = t.isna().to_numpy() | t.isin(_NULLS).to_numpy()
+    return t.where(~empty, ""), empty
+
+
+def _examples(values: pd.Series, mask: np.ndarray, k: int = 3) -> str:
+    idx = np.flatnonzero(mask)[:k]
+    if not len(idx):
+        return ""
+    return "e.g. " + ", ".join(f"row {i + 1}: {values.iloc[i]!r}" for i in idx)
+
+
+def _swap_dm(fmt: str) -> str:
+    return fmt.replace("%m", "\0").replace("%d", "%m").replace("\0", "%d")
+
+
+def _try(values: pd.Series, fmt: str) -> pd.Series:
+    try:
+        out = pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    return out
+
+
+def _parse_times(raw: pd.Series, role: str, col: str, tz: str | None, dayfirst: bool | None,
+                 flags: list[tuple[str, np.ndarray, str, str]], notes: list[str]
+                 ) -> tuple[pd.Series, np.ndarray, np.ndarray, pd.Series]:
+    """Parse a time column. Returns (naive datetime64[ns] times, empty mask, unparseable mask, text)."""
+    where = f"column {col!r} ({role})"
+    n = len(raw)
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):  # typed input (Parquet, DataFrame)
+        ts = raw
+        if isinstance(ts.dtype, pd.DatetimeTZDtype):
+            if tz:
+                ts = ts.dt.tz_convert(tz)
+                notes.append(f"{where}: time-zone-aware values converted to {tz}")
+            else:
+                notes.append(f"{where}: time-zone-aware values ({ts.dt.tz}); wall time kept, zone dropped")
+            ts = ts.dt.tz_localize(None)
+        ts = ts.astype("datetime64[ns]").reset_index(drop=True)
+        empty = ts.isna().to_numpy()
+        return ts, empty, np.zeros(n, bool), ts.astype(str)
+
+    text, empty = _text(raw)
+    filled = np.flatnonzero(~empty)
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    if not len(filled):
+        return out, empty, np.zeros(n, bool), text
+    pick = np.unique(np.linspace(0, len(filled) - 1, min(_SAMPLE, len(filled))).astype(np.int64))
+    sample = text.iloc[filled[pick]]
+
+    # Time-zone offsets: keep the wall time as written; convert with the offset if tz is given.
+    offsets: pd.Series | None = None
+    if sample.str.match(_TZ_SUFFIX).any():
+        parts = text.str.extract(_TZ_SUFFIX)
+        has = parts[0].notna().to_numpy()
+        offsets = parts[1]
+        text = text.where(~has, parts[0])
+        sample = text.iloc[filled[pick]]
+        uniq = offsets[has].unique()
+        minutes = {u: _offset_minutes(u) for u in uniq}
+        offsets = offsets.map(minutes)
+        if tz:
+            flags.append((f"{role} time-zone offset converted", has,
+                          "kept", f"{where}: converted from the offset written to {tz}"))
+        else:
+            flags.append((f"{role} time-zone offset dropped", has, "kept",
+                          f"{where}: offsets {_list(list(uniq), 5)} dropped, wall time as written kept "
+                          "(pass tz= to convert to one zone)"))
+
+    cands = [(f, o) for f, o in _FORMATS
+             if dayfirst is None or o == "ymd" or o == ("dmy" if dayfirst else "mdy")]
+    scores = [(int(_try(sample, f).notna().sum()), i) for i, (f, _) in enumerate(cands)]
+    best_n, best_i = max(scores, key=lambda si: (si[0], -si[1]))
+    fmt, order = cands[best_i]
+    if best_n < 0.9 * len(sample):
+        mixed_n = int(_try(sample, "mixed").notna().sum())
+        if mixed_n > best_n:
+            fmt, order, best_n = "mixed", "ymd", mixed_n
+            notes.append(f"{where}: no single known format fits; parsed value by value (format='mixed', slow)")
+    if best_n == 0:
+        raise CalibrationError(f"{where}: no value reads as a date or time, "
+                               f"{_examples(text, ~empty)}; is the column mapped right?")
+
+    if order in ("mdy", "dmy") and dayfirst is None:
+        other = _swap_dm(fmt)
+        if int(_try(sample, other).notna().sum()) == best_n:  # the sample can't tell: look at every value
+            lead = text.iloc[filled].str.extract(_DM_LEAD)
+            a = pd.to_numeric(lead[0], errors="coerce")
+            b = pd.to_numeric(lead[1], errors="coerce")
+            first_big, second_big = bool((a > 12).any()), bool((b > 12).any())
+            if first_big and not second_big:
+                fmt, order = (other, "dmy") if order == "mdy" else (fmt, order)
+            elif second_big and not first_big:
+                fmt, order = (other, "mdy") if order == "dmy" else (fmt, order)
+            elif not first_big and not second_big:
+                if order == "dmy":
+                    fmt, order = other, "mdy"
+                amb = np.zeros(n, bool)
+                amb[filled] = ((a != b) & a.notna() & b.notna()).to_numpy()
+                flags.append((f"{role} day/month order ambiguous", amb, "kept (read month-first)",
+                              f"{where}: every value has day and month <= 12, so day-first would also read; "
+                              f"read month-first ({fmt}); pass dayfirst=True if the log is day-first"))
+    notes.append(f"{where}: format {fmt}")
+
+    parsed = _try(text, fmt)
+    bad = parsed.isna().to_numpy() & ~empty
+    if bad.any():  # a few values in another format: try the others that read part of the sample
+        for score, i in sorted(scores, key=lambda si: (-si[0], si[1])):
+            f, o = cands[i]
+            if score == 0 or f == fmt or (o != "ymd" and o != order):
+                continue
+            idx = np.flatnonzero(bad)
+            more = _try(text.iloc[idx], f)
+            ok = more.notna().to_numpy()
+            if ok.any():
+                parsed.iloc[idx[ok]] = more.iloc[ok]
+                bad[idx[ok]] = False
+                notes.append(f"{where}: {int(ok.sum()):,} values read with format {f}")
+            if not bad.any():
+                break
+    if offsets is not None and tz:
+        delta = pd.to_timedelta(offsets.fillna(np.nan), unit="m")
+        utc = parsed.dt.tz_localize(None) - delta.fillna(pd.Timedelta(0))
+        has = offsets.notna().to_numpy()
+        local = utc.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
+        parsed = parsed.dt.tz_localize(None).where(~has, local)
+    else:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed.astype("datetime64[ns]"), empty, bad, text
+
+
+def _offset_minutes(s: Any) -> float:
+    if not isinstance(s, str):
+        return np.nan
+    if s in ("Z", "UTC", "GMT"):
+        return 0.0
+    sign = -1.0 if s[0] == "-" else 1.0
+    digits = s[1:].replace(":", "")
+    return sign * (int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0))
+
+
+def _window_bound(value: Any, name: str, tz: str | None) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise CalibrationError(f"window {name}: {value!r} is not a date or time") from None
+    if ts is pd.NaT:
+        raise CalibrationError(f"window {name}: {value!r} is not a date or time")
+    if ts.tzinfo is not None:
+        ts = (ts.tz_convert(tz) if tz else ts).tz_localize(None)
+    return ts
+
+
+def _placeholders(lat: np.ndarray, lon: np.ndarray, valid: np.ndarray) -> list[tuple[float, float, int, str]]:
+    """Exact points holding an implausible share of located rows and far from the rest or integer."""
+    nv = int(valid.sum())
+    if nv < _PLACEHOLDER_MIN_ROWS:
+        return []
+    pts = pd.DataFrame({"lat": lat[valid], "lon": lon[valid]})
+    counts = pts.value_counts(sort=True)
+    cands = counts[counts >= max(_PLACEHOLDER_MIN_ROWS, _PLACEHOLDER_SHARE * nv)]
+    if cands.empty:
+        return []
+    is_cand = np.zeros(nv, bool)
+    for (la, lo) in cands.index:
+        is_cand |= (pts["lat"].to_numpy() == la) & (pts["lon"].to_numpy() == lo)
+    rest = pts[~is_cand]
+    if len(rest) >= _PLACEHOLDER_MIN_ROWS:
+        q = rest.quantile([0.01, 0.99])
+        box = {}
+        for c in ("lat", "lon"):
+            lo_q, hi_q = float(q.loc[0.01, c]), float(q.loc[0.99, c])
+            pad = 0.5 * (hi_q - lo_q)
+            box[c] = (lo_q - pad, hi_q + pad)
+    else:
+        box = None
+    found = []
+    for (la, lo), k in cands.items():
+        integer = float(la).is_integer() and float(lo).is_integer()
+        outside = box is not None and not (box["lat"][0] <= la <= box["lat"][1]
+                                           and box["lon"][0] <= lo <= box["lon"][1])
+        if integer or outside:
+            why = []
+            if outside:
+                why.append(f"outside the box of the other points "
+                           f"(lat {box['lat'][0]:.4g}..{box['lat'][1]:.4g}, "
+                           f"lon {box['lon'][0]:.4g}..{box['lon'][1]:.4g})")
+            if integer:
+                why.append("integer-valued")
+            found.append((float(la), float(lo), int(k),
+                          f"{int(k):,} rows ({k / nv:.1%} of located rows) at exactly ({la:g}, {lo:g}), "
+                          + " and ".join(why) + "; read as 'no location'"))
+    return found
+
+
+# ---------------------------------------------------------------------------
+# the reader
+
+
+def read_case_log(source: str | Path | pd.DataFrame, columns: Mapping[str, str], *,
+                  staff_channels: Sequence[str] = (),
+                  window: tuple[str | pd.Timestamp | None, str | pd.Timestamp | None] | None = None,
+                  cancelled: Sequence[str] = ("Cancelled", "Canceled", "Duplicate"),
+                  tz: str | None = None,
+                  encoding: str | None = None,
+                  dayfirst: bool | None = None) -> CaseLog:
+    """Read and clean a case log (事件台账); count every odd row.
+
+    Parameters
+    ----------
+    source
+        A CSV file (delimiter ``,``, ``;``, tab or ``|``; UTF-8 with or without BOM, or
+        UTF-16 with BOM), a Parquet file (``.parquet``/``.pq``, needs pyarrow) or a DataFrame.
+        Only the mapped columns are read, as text.
+    columns
+        Role -> column name (:data:`ROLES`; :data:`REQUIRED` must be there), e.g. from
+        :func:`parse_columns`.
+    staff_channels
+        Channel values meaning "found by staff" (巡查发现, e.g. ``'Driver Self Report'``,
+        ``'Internal'``). Each must occur in the channel column (exactly, or but for case).
+    window
+        ``(start, end)`` of the observation; rows created outside are dropped and counted.
+        ``None`` on a side (or no window) means the log's own first / last creation time.
+        Bounds are instants: ``'2018-01-03'`` means midnight at its start.
+    cancelled
+        Status values (case-insensitive, whole value) meaning the case was cancelled: kept
+        for arrivals, not for closure. Used only when a status column is mapped.
+    tz
+        IANA zone. Times written with a UTC offset (or ``Z``) are converted to it; times
+        without one are taken as wall time there. Without ``tz``, offsets are dropped and
+        the wall time as written is kept (a flag in ``rows`` says so).
+    encoding
+        Text encoding of a CSV without BOM when not UTF-8 (e.g. ``'gb18030'``).
+    dayfirst
+        Force day-first (True) or month-first (False) reading of ``DD/MM`` vs ``MM/DD``
+        dates; by default the data decide, and month-first wins when every value reads
+        both ways (flagged in ``rows``).
+
+    Timestamps are read in the usual formats (ISO with ``T``, fractional seconds, ``Z`` or
+    an offset; ``04/12/2018 11:11:26 AM``; ``2018/04/12 11:11``; ``2018年4月12日``; dates
+    alone ...): the format is chosen per column from a sample of up to 2,000 values and
+    the whole column is parsed with it (values in another format that part of the sample
+    also had are read with that one).
+
+    Coordinates that are missing, not numbers, out of range, (0, 0), or a placeholder are
+    set to NaN and flagged, the rows kept. A placeholder is one exact point holding at
+    least 0.5% (and 20) of the located rows that is integer-valued or lies outside the
+    1st-99th percentile box of the other points widened by half its size on each side.
+
+    Raises
+    ------
+    CalibrationError
+        Naming the file and every problem: file missing, empty, header only, binary or
+        undecodable; a required role not mapped; a mapped column not in the file; two
+        roles sharing a column where that makes no sense; a staff channel not among the
+        channel values (or no channel column); an unreadable window or zone; no usable rows.
+    """
+    name = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(source)
+    try:
+        return _read_case_log(source, columns, staff_channels=staff_channels, window=window,
+                              cancelled=cancelled, tz=tz, encoding=encoding, dayfirst=dayfirst)
+    except CalibrationError as exc:
+        raise exc.with_source(exc.source or name) from None
+
+
+def _read_case_log(source: str | Path | pd.DataFrame, columns: Mapping[str, str], *,
+                   staff_channels: Sequence[str], window: Any, cancelled: Sequence[str],
+                   tz: str | None, encoding: str | None, dayfirst: bool | None) -> CaseLog:
+    name = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(source)
+    if tz is not None:
+        try:
+            pd.Timestamp("2000-01-01", tz=tz)
+        except Exception:
+            raise CalibrationError(f"tz {tz!r}: unknown time zone (use an IANA name such as "
+                                   "'Asia/Shanghai' or 'America/Los_Angeles')") from None
+    if isinstance(staff_channels, str):
+        staff_channels = (staff_channels,)
+    if window is not None and (not isinstance(window, (tuple, list)) or len(window) != 2):
+        raise CalibrationError(f"window: expected (start, end), got {window!r}")
+    bounds = (None, None) if window is None else (_window_bound(window[0], "start", tz),
+                                                  _window_bound(window[1], "end", tz))
+    if bounds[0] is not None and bounds[1] is not None and bounds[0] > bounds[1]:
+        raise CalibrationError(f"window: start {bounds[0]} is after end {bounds[1]}")
+    if staff_channels and isinstance(columns, Mapping) and "channel" not in columns:
+        # reported together with any mapping problems
+        pre = [f"staff_channels {list(staff_channels)}: given, but no channel column is mapped "
+               "(map one with channel=COLUMN)"]
+    else:
+        pre = []
+    try:
+        df, mapping = _load(source, columns, encoding)
+    except CalibrationError as exc:
+        raise CalibrationError(exc.problems + pre, exc.source) from None
+    if pre:
+        raise CalibrationError(pre)
+    n = len(df)
+    col = mapping
+    flag_masks: list[tuple[str, np.ndarray, str, str]] = []  # (class, mask over all rows, action, note)
+    notes: list[str] = []
+
+    # -- times
+    created, c_empty, c_bad, c_text = _parse_times(df[col["created"]], "created", col["created"], tz,
+                                                   dayfirst, flag_masks, notes)
+    closed, d_empty, d_bad, d_text = _parse_times(df[col["closed"]], "closed", col["closed"], tz,
+                                                  dayfirst, flag_masks, notes)
+
+    # -- text roles
+    category, cat_empty = _text(df[col["category"]])
+    if "channel" in col:
+        channel, ch_empty = _text(df[col["channel"]])
+    else:
+        channel, ch_empty = pd.Series("", index=df.index, dtype=str), np.zeros(n, bool)
+    problems: list[str] = []
+    staff_resolved: list[str] = []
+    if staff_channels:
+        seen = channel[~ch_empty].value_counts()
+        by_fold = {}
+        for v in seen.index:
+            by_fold.setdefault(str(v).casefold(), []).append(str(v))
+        for s in staff_channels:
+            s = str(s).strip()
+            if s in seen.index:
+                staff_resolved.append(s)
+            elif len(by_fold.get(s.casefold(), [])) == 1:
+                staff_resolved.append(by_fold[s.casefold()][0])
+            else:
+                problems.append(f"staff channel {s!r}: not among the values of column {col['channel']!r}"
+                                f"{_did_you_mean(s, list(map(str, seen.index)))} "
+                                f"(values: {_list([f'{k} ({v:,})' for k, v in seen.items()])})")
+    if problems:
+        raise CalibrationError(problems)
+    status, _ = _text(df[col["status"]]) if "status" in col else (pd.Series("", index=df.index, dtype=str), None)
+    ids, id_empty = _text(df[col["id"]]) if "id" in col else (None, None)
+
+    # -- dropped classes, in order
+    code = np.zeros(n, np.int8)  # 0 kept, k>0: _DROPPED[k-1]
+    code[_exact_duplicates(df)] = 1
+    code[(code == 0) & c_empty] = 2
+    code[(code == 0) & c_bad] = 3
+    if ids is not None:
+        live = (code == 0) & ~id_empty
+        dup = np.zeros(n, bool)
+        dup[live] = ids[live].duplicated(keep="first").to_numpy()
+        code[dup] = 4
+    live = code == 0
+    cvals = created.to_numpy()
+    start, end = bounds
+    outside = np.zeros(n, bool)
+    if start is not None:
+        outside |= live & (cvals < np.datetime64(start.to_datetime64(), "ns"))
+    if end is not None:
+        outside |= live & (cvals > np.datetime64(end.to_datetime64(), "ns"))
+    code[outside] = 5
+    keep = code == 0
+    if not keep.any():
+        counts = ", ".join(f"{cls} {int((code == k + 1).sum()):,}" for k, (cls, _) in enumerate(_DROPPED)
+                           if (code == k + 1).any())
+        raise CalibrationError(f"no usable rows: all {n:,} rows dropped ({counts})")
+    kc = cvals[keep]
+    w0 = start if start is not None else pd.Timestamp(kc.min())
+    w1 = end if end is not None else pd.Timestamp(kc.max())
+
+    # -- closure classes of kept rows, first match wins
+    dvals = closed.to_numpy()
+    if "status" in col:
+        folded = {str(c).strip().casefold() for c in cancelled}
+        is_cancel = status.str.casefold().isin(folded).to_numpy()
+    else:
+        is_cancel = np.zeros(n, bool)
+    with np.errstate(invalid="ignore"):
+        dur_ns = (dvals - cvals).astype("timedelta64[ns]").astype(np.int64).astype(np.float64)
+    has_d = ~np.isnat(dvals) & ~np.isnat(cvals)
+    dur_ns[~has_d] = np.nan
+    kclass = np.full(n, -1, np.int8)
+    order_masks = [d_bad, has_d & (dur_ns < 0), is_cancel, d_empty, has_d & (dur_ns == 0), has_d & (dur_ns > 0)]
+    for k, m in enumerate(order_masks):
+        kclass[keep & (kclass < 0) & m] = k
+    assert not (keep & (kclass < 0)).any()
+    censored = keep & (kclass == 3)
+    usable = keep & ((kclass == 4) | (kclass == 5))
+    duration_h = np.full(n, np.nan)
+    duration_h[usable] = dur_ns[usable] / 3.6e12
+    w1_ns = np.datetime64(w1.to_datetime64(), "ns")
+    duration_h[censored] = (w1_ns - cvals[censored]).astype("timedelta64[ns]").astype(np.int64) / 3.6e12
+
+    # -- flags on kept rows
+    if cat_empty.any():
+        category = category.where(~cat_empty, MISSING)
+    flag_masks.append(("category missing", cat_empty, f"kept as {MISSING!r}",
+                       f"column {col['category']!r}: empty category"))
+    if "channel" in col:
+        if ch_empty.any():
+            channel = channel.where(~ch_empty, MISSING)
+        flag_masks.append(("channel missing", ch_empty, f"kept as {MISSING!r}",
+                           f"column {col['channel']!r}: empty channel"))
+    else:
+        flag_masks.append(("no channel column", np.ones(n, bool), "kept, channel ''",
+                           "no channel column mapped: channel mix and staff share unknown"))
+    if "area" in col:
+        area, area_empty = _text(df[col["area"]])
+        area = area.where(~area_empty, np.nan)
+        flag_masks.append(("area missing", area_empty, "kept, area NaN", f"column {col['area']!r}: empty area"))
+    else:
+        area = pd.Series(np.nan, index=df.index, dtype=object)
+    lat = np.full(n, np.nan)
+    lon = np.full(n, np.nan)
+    if "lat" in col or "lon" in col:
+        if "lat" not in col or "lon" not in col:
+            one = "lat" if "lat" in col else "lon"
+            flag_masks.append(("coordinates missing", np.ones(n, bool), "kept, no location",
+                               f"only {one} is mapped: a location needs both lat and lon"))
+        else:
+            lat, lat_e = _num(df[col["lat"]])
+            lon, lon_e = _num(df[col["lon"]])
+            missing = lat_e | lon_e
+            notnum = ~missing & (np.isnan(lat) | np.isnan(lon))
+            with np.errstate(invalid="ignore"):
+                rng = ~missing & ~notnum & ((np.abs(lat) > 90) | (np.abs(lon) > 180))
+            zero = ~missing & ~notnum & ~rng & (lat == 0) & (lon == 0)
+            where = f"columns {col['lat']!r}, {col['lon']!r}"
+            flag_masks += [
+                ("coordinates missing", missing, "kept, no location", f"{where}: empty"),
+                ("coordinates not numeric", notnum, "kept, no location",
+                 f"{where}: not numbers, {_examples(df[col['lat']].astype(str) + ', ' + df[col['lon']].astype(str), notnum & keep)}"),
+                ("coordinates out of range", rng, "kept, no location", f"{where}: |lat| > 90 or |lon| > 180"),
+                ("coordinates (0, 0)", zero, "kept, no location", f"{where}: (0, 0)"),
+            ]
+            bad_xy = missing | notnum | rng | zero
+            valid = keep & ~bad_xy
+            for la, lo, _k, note in _placeholders(lat, lon, valid):
+                m = ~bad_xy & (lat == la) & (lon == lo)
+                flag_masks.append((f"placeholder coordinates ({la:g}, {lo:g})", m, "kept, no location",
+                                   f"{where}: {note}"))
+                bad_xy = bad_xy | m
+            lat = np.where(bad_xy, np.nan, lat)
+            lon = np.where(bad_xy, np.nan, lon)
+
+    # -- rows table
+    records = []
+    for k, (cls, note) in enumerate(_DROPPED):
+        m = code == k + 1
+        extra = ""
+        if cls == "created unparseable" and m.any():
+            extra = "; " + _examples(c_text, m)
+        elif cls == "outside the window":
+            extra = f"; window {w0} -> {w1}"
+        records.append((cls, int(m.sum()), "dropped", "dropped", note + extra))
+    for k, (cls, action, note) in enumerate(_KEPT):
+        m = keep & (kclass == k)
+        extra = ""
+        if cls == "closed unparseable" and m.any():
+            extra = "; " + _examples(d_text, m)
+        elif cls == "closed before created" and m.any():
+            extra = "; " + _examples(c_text + " -> " + d_text, m)
+        elif cls == "cancelled":
+            extra = f" ({', '.join(map(str, cancelled))})" if "status" in col else "; no status column mapped"
+        records.append((cls, int(m.sum()), action, "kept", note + extra))
+    for cls, m, action, note in flag_masks:
+        cnt = int((m & keep).sum())
+        if cnt:
+            records.append((cls, cnt, action, "flag", note))
+    rows = pd.DataFrame.from_records(records, columns=["class", "count", "action", "kind", "note"])
+    rows["count"] = rows["count"].astype(np.int64)
+
+    # -- cases, in created order
+    idx = np.flatnonzero(keep)
+    idx = idx[np.argsort(cvals[idx], kind="stable")]
+    staff = channel.isin(staff_resolved).to_numpy() if staff_resolved else np.zeros(n, bool)
+    def take(s: pd.Series) -> pd.Series:  # keeps Arrow-backed strings as they are (no Python objects)
+        return s.iloc[idx].reset_index(drop=True)
+
+    cases = pd.DataFrame({
+        "created": take(created).astype("datetime64[ns]"),
+        "closed": take(closed).astype("datetime64[ns]"),
+        "category": take(category).astype(str),
+        "channel": take(channel).astype(str),
+        "staff": staff[idx],
+        "lat": lat[idx].astype(np.float64),
+        "lon": lon[idx].astype(np.float64),
+        "area": take(area),
+        "id": take(ids).astype(str) if ids is not None else pd.Series("", index=range(len(idx)), dtype=str),
+        "status": take(status).astype(str),
+        "duration_h": duration_h[idx],
+        "censored": censored[idx],
+        "closure_ok": (usable | censored)[idx],
+    })
+    return CaseLog(cases=cases, window=(pd.Timestamp(w0), pd.Timestamp(w1)), rows=rows, source=name,
+                   n_read=n, staff_channels=tuple(staff_resolved), notes=tuple(notes), columns=dict(mapping))
+
+
+def _exact_duplicates(df: pd.DataFrame) -> np.ndarray:
+    """Rows equal in every mapped column to an earlier row."""
+    try:
+        return df.duplicated(keep="first").to_numpy()
+    except TypeError:  # unhashable cells (lists in a DataFrame source)
+        return df.astype(str).duplicated(keep="first").to_numpy()
+
+
+def _num(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers of a coordinate column and a mask of empty cells (non-numbers come back NaN)."""
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        return v, np.isnan(v)
+    t, empty = _text(s)
+    v = pd.to_numeric(t.where(~empty, None), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return v, empty
