@@ -6,6 +6,7 @@
 """
 
 from govsim.engine import Simulation, run
+from govsim.calibration import Calibration, CalibrationError, calibrate, check_fit
 from govsim.experiments import compare, replicate, sweep
 from govsim.issues import Channel, Issue, Status
 from govsim.policies import DispatchPolicy, PatrolRoute, register_policy, register_route
@@ -16,7 +17,7 @@ from govsim.scenario.schema import Scenario
 __version__ = "0.1.0"
 
 __all__ = [
-    "Channel", "DispatchPolicy", "Issue", "PatrolRoute", "Result", "Scenario", "ScenarioError",
-    "Simulation", "Status", "compare", "load_scenario", "register_policy", "register_route",
+    "Calibration", "CalibrationError", "Channel", "DispatchPolicy", "Issue", "PatrolRoute", "Result", "Scenario", "ScenarioError",
+    "Simulation", "Status", "calibrate", "check_fit", "compare", "load_scenario", "register_policy", "register_route",
     "replicate", "run", "sweep", "__version__",
 ]

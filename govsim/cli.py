@@ -1,4 +1,5 @@
-"""Command line: ``govsim run | compare | sweep | plot | report | validate | reference``.
+"""Command line: ``govsim run | compare | sweep | plot | report | validate | reference |
+calibrate | check-fit``.
 
 ``run`` and ``compare`` run one seed, or with ``-n N`` N replications with
 confidence intervals (paired differences for ``compare``); ``sweep`` runs a
@@ -280,6 +281,61 @@ def cmd_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _window(text: str | None) -> tuple[str | None, str | None] | None:
+    if text is None:
+        return None
+    parts = [p.strip() or None for p in text.split(",")]
+    if len(parts) != 2:
+        from govsim.calibration import CalibrationError
+
+        raise CalibrationError(f"--window: expected START,END (either may be empty), got {text!r}")
+    return parts[0], parts[1]
+
+
+def _staff(text: str | None) -> list[str]:
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from govsim.calibration import calibrate
+
+    cal = calibrate(args.cases, args.columns, staff_channels=_staff(args.staff_channels),
+                    grids=args.grids, cell=args.cell, areas=args.areas, window=_window(args.window),
+                    name=args.name, seed=args.seed or 0, simulate=not args.no_simulation)
+    out = cal.to_yaml(args.out)
+    table = cal.table()
+    cols = ["category", "cases", "rate_per_day", "staff_share", "report_prob", "patrol_handles",
+            "department_staff", "closure_p50_obs", "closure_p50_fit", "closure_p90_obs", "closure_p90_fit"]
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    print()
+    print(cal.rows.to_string(index=False))
+    for note in cal.notes:
+        print(f"note: {note}")
+    print(f"wrote {out} (and its _grids.csv, _rates.csv)")
+    if args.report:
+        from govsim.calibration.report import write_report
+
+        print(f"wrote {write_report(cal, args.report)}")
+    return 0
+
+
+def cmd_check_fit(args: argparse.Namespace) -> int:
+    from govsim.calibration import check_fit
+
+    table = check_fit(args.scenario, args.cases, args.columns, staff_channels=_staff(args.staff_channels),
+                      window=_window(args.window), n=args.replications, seed=args.seed or 0)
+    with pd.option_context("display.width", 200, "display.max_rows", 200):
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    bar = table["ok"].dropna()
+    print(f"{int(bar.sum())} of {len(bar)} statistics within the acceptance bar")
+    if args.report:
+        from govsim.calibration.report import write_check_report
+
+        print(f"wrote {write_check_report(table, args.report)}")
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -381,19 +437,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE")
     p.set_defaults(func=cmd_validate)
 
+    def case_log(p: argparse.ArgumentParser) -> None:
+        p.add_argument("cases", help="the case log (CSV or Parquet): one row per case")
+        p.add_argument("--columns", required=True, metavar="ROLE=COL,...",
+                       help="which column is which: created=COL,closed=COL,category=COL[,channel=COL]"
+                            "[,lat=COL,lon=COL][,area=COL][,status=COL][,id=COL]")
+        p.add_argument("--staff-channels", metavar="A,B",
+                       help="channel values meaning 'found by staff' (patrol), e.g. 'Driver Self Report'")
+        p.add_argument("--window", metavar="START,END", help="use only cases created in this window")
+        p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+        p.add_argument("--report", metavar="DIR", help="also write a report (Markdown and HTML, figures)")
+
+    p = sub.add_parser("calibrate", help="fit a scenario to a case log (12345 / 数字城管 / 311)")
+    case_log(p)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--grids", metavar="MAP.geojson", help="grids from a GeoJSON map of polygons")
+    where.add_argument("--cell", metavar="SIZE", help="square cells of this size over the cases, e.g. 500m")
+    where.add_argument("--areas", action="store_true", help="the log's own areas (area=COL) as grids")
+    p.add_argument("--name", help="scenario name (default: the log's file name)")
+    p.add_argument("--no-simulation", action="store_true",
+                   help="skip the simulation-based fits (department capacity, channel correction)")
+    p.add_argument("--out", required=True, metavar="SCENARIO.yaml", help="where to write the scenario")
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("check-fit", help="how well a scenario reproduces a case log")
+    p.add_argument("scenario", help="scenario YAML file (e.g. written by calibrate)")
+    case_log(p)
+    p.add_argument("-n", "--replications", type=_positive_int, default=10, metavar="N",
+                   help="replications (default 10)")
+    p.set_defaults(func=cmd_check_fit)
+
     p = sub.add_parser("reference", help="print the scenario file reference (Markdown)")
     p.set_defaults(func=cmd_reference)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from govsim.calibration import CalibrationError
     from govsim.experiments import ExperimentError
     from govsim.scenario import ScenarioError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ScenarioError, ExperimentError) as err:
+    except (ScenarioError, ExperimentError, CalibrationError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
