@@ -121,9 +121,9 @@ class Territory:
         """Build the district of a scenario; ``rng`` draws households, area types and hotspots."""
         if cfg.grids_csv is not None:
             rows = read_grids_csv(Path(base_dir or ".") / cfg.grids_csv)
-            return cls._from_rows(cfg, rows, rng)
+            return cls._from_rows(cfg, rows, rng, base_dir)
         if cfg.grids is not None:
-            return cls._from_rows(cfg, list(cfg.grids), rng)
+            return cls._from_rows(cfg, list(cfg.grids), rng, base_dir)
         return cls._from_layout(cfg, rng)
 
     @classmethod
@@ -154,10 +154,14 @@ class Territory:
         )
 
     @classmethod
-    def _from_rows(cls, cfg: TerritoryConfig, rows: list[GridRow], rng: np.random.Generator) -> Territory:
+    def _from_rows(cls, cfg: TerritoryConfig, rows: list[GridRow], rng: np.random.Generator,
+                   base_dir: Path | None = None) -> Territory:
         n = len(rows)
         if n == 0:
             raise ValueError("the district has no grids")
+        names = [g.name or f"g{i}" for i, g in enumerate(rows)]
+        explicit = (read_points_csv(Path(base_dir or ".") / cfg.points_csv, names)
+                    if cfg.points_csv is not None else {})
         area_names = list(dict.fromkeys([*cfg.area_types, *(g.area_type for g in rows)]))
         comm_names = [g.community or f"c{i}" for i, g in enumerate(rows)]
         street_names = [g.street or "s0" for g in rows]
@@ -165,7 +169,7 @@ class Territory:
         streets = list(dict.fromkeys(street_names))
         return cls._assemble(
             cfg, rng,
-            names=[g.name or f"g{i}" for i, g in enumerate(rows)],
+            names=names,
             x=np.array([g.x_m for g in rows], dtype=float),
             y=np.array([g.y_m for g in rows], dtype=float),
             edge=np.array([g.edge_m or cfg.edge_m for g in rows], dtype=float),
@@ -174,7 +178,9 @@ class Territory:
             area_names=area_names,
             community=np.array([communities.index(s) for s in comm_names]), communities=communities,
             street=np.array([streets.index(s) for s in street_names]), streets=streets,
-            points=np.array([g.points or cfg.points_per_grid for g in rows]),
+            points=np.array([len(explicit[i][0]) if i in explicit else (g.points or cfg.points_per_grid)
+                             for i, g in enumerate(rows)]),
+            explicit=explicit,
         )
 
     @classmethod
@@ -183,9 +189,16 @@ class Territory:
         y: np.ndarray, edge: np.ndarray, households: np.ndarray, area: np.ndarray,
         area_names: list[str], community: np.ndarray, communities: list[str] | None,
         street: np.ndarray, streets: list[str] | None, points: np.ndarray,
+        explicit: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> Territory:
         px, py, pg = [], [], []
         for g in range(len(names)):
+            if explicit and g in explicit:  # points inside a real polygon, in tour order
+                gx, gy = explicit[g]
+                px.append(gx)
+                py.append(gy)
+                pg.append(np.full(len(gx), g))
+                continue
             ox, oy = lattice(int(points[g]), float(edge[g]))
             px.append(x[g] + ox)
             py.append(y[g] + oy)
@@ -255,6 +268,49 @@ def _csv_value(text: str) -> object:
         except ValueError:
             pass
     return text
+
+
+def read_points_csv(path: Path, grid_names: list[str]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Read a table of patrol points (columns ``grid``, ``x_m``, ``y_m``; each grid's points
+    in tour order) into ``{grid index: (x, y)}``. Errors name the file, the row and the column."""
+    from govsim.scenario.errors import Problem, ScenarioError
+
+    where = "territory.points_csv"
+    if not path.is_file():
+        raise ScenarioError([Problem(where, f"file not found: {path}")], str(path))
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            records = list(csv.DictReader(fh))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise ScenarioError([Problem(where, f"not a readable UTF-8 CSV file ({err})")], str(path)) from None
+    index = {name: g for g, name in enumerate(grid_names)}
+    found: dict[int, tuple[list[float], list[float]]] = {}
+    problems: list[Problem] = []
+    for r, rec in enumerate(records, start=2):
+        missing = [c for c in ("grid", "x_m", "y_m") if not (rec.get(c) or "").strip()]
+        if missing:
+            problems.append(Problem(f"row {r}", f"expected values in columns grid, x_m, y_m; missing {', '.join(missing)}"))
+            continue
+        grid = rec["grid"].strip()
+        if grid not in index:
+            problems.append(Problem(f"row {r}, column 'grid'", f"unknown grid {grid!r}"))
+            continue
+        xy = []
+        for col in ("x_m", "y_m"):
+            try:
+                v = float(rec[col])
+            except ValueError:
+                v = math.nan
+            if not math.isfinite(v):
+                problems.append(Problem(f"row {r}, column {col!r}", f"expected a finite number, got {rec[col]!r}"))
+            xy.append(v)
+        if len(xy) == 2 and all(math.isfinite(v) for v in xy):
+            xs, ys = found.setdefault(index[grid], ([], []))
+            xs.append(xy[0])
+            ys.append(xy[1])
+    if problems:
+        raise ScenarioError(problems, str(path))
+    return {g: (np.array(xs), np.array(ys)) for g, (xs, ys) in found.items()}
 
 
 def read_rate_multipliers(path: Path, grid_names: list[str], categories: list[str]) -> np.ndarray:

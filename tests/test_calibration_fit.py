@@ -229,3 +229,31 @@ def test_bad_requests_are_clear(truth_log) -> None:
         calibrate(truth_log.drop(columns=["area"]), {k: v for k, v in COLUMNS.items() if k != "area"},
                   areas=True)
     assert "area=COL" in str(err.value)
+
+
+def test_a_grid_map_puts_patrol_points_inside_the_polygons(tmp_path: Path) -> None:
+    """With a GeoJSON map, patrol points lie inside each grid's polygon, in the scenario run
+    in memory and in the written YAML alike."""
+    shapely = pytest.importorskip("shapely")
+    rng = np.random.default_rng(3)
+    n = 600
+    lon = rng.uniform(116.400, 116.430, n)
+    lat = rng.uniform(39.900, 39.916, n)
+    created = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.uniform(0, 14 * 24, n), unit="h")
+    log = pd.DataFrame({"created": created.astype(str), "closed": (created + pd.Timedelta(hours=3)).astype(str),
+                        "category": rng.choice(["noise", "litter"], n), "lat": lat, "lon": lon})
+    cal = calibrate(log, "created=created,closed=closed,category=category,lat=lat,lon=lon",
+                    grids=Path(__file__).parent / "data" / "grids_small.geojson", simulate=False)
+    from govsim.engine import Simulation
+
+    terr = Simulation(cal.scenario, 0).territory
+    polys = {name: poly for name, poly in zip(cal.grids["name"], cal.gridmap.polygons)}
+    for g, name in enumerate(terr.grid_names):
+        pts = list(terr.grid_points(g))
+        assert len(pts) == 16
+        inside = shapely.contains_xy(polys[name], terr.point_x[pts], terr.point_y[pts])
+        assert inside.all(), name
+    path = cal.to_yaml(tmp_path / "map.yaml")
+    assert (tmp_path / "map_points.csv").exists() and "points_csv: map_points.csv" in path.read_text()
+    written = Simulation(govsim.load_scenario(str(path)), 0).territory
+    assert np.allclose(written.point_x, terr.point_x) and np.allclose(written.point_y, terr.point_y)

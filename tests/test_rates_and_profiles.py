@@ -145,3 +145,38 @@ def test_without_patrol_handles_everything_goes_to_the_department() -> None:
     iss = govsim.run(_department_scenario(False), seed=4).issues
     known = iss[iss["channel"].isin(["patrol", "report"]) & (iss["status"] != "reported")]
     assert (known["department"] == "crew").all() and (known["handler"] < 0).all()
+
+
+@pytest.mark.parametrize("text, where, what", [
+    ("grid,x_m,y_m\nz,1,1\n", "row 2, column 'grid'", "unknown grid 'z'"),
+    ("grid,x_m,y_m\na,one,1\n", "row 2, column 'x_m'", "expected a finite number"),
+    ("grid,x_m\na,1\n", "row 2", "missing y_m"),
+])
+def test_bad_points_csv_names_file_row_and_column(tmp_path, text, where, what) -> None:
+    import yaml
+
+    (tmp_path / "points.csv").write_text(text, encoding="utf-8")
+    data = _base()
+    data["territory"]["points_csv"] = "points.csv"
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        govsim.run(str(path), seed=0)
+    msg = str(err.value)
+    assert "points.csv" in msg and where in msg and what in msg, msg
+
+
+def test_points_csv_replaces_the_lattice_of_the_grids_it_lists(tmp_path) -> None:
+    import yaml
+
+    (tmp_path / "points.csv").write_text("grid,x_m,y_m\nb,400,100\nb,500,200\nb,420,180\n", encoding="utf-8")
+    data = _base()
+    data["territory"]["points_csv"] = "points.csv"
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    from govsim.engine import Simulation
+
+    terr = Simulation(load_scenario(str(path)), 0).territory
+    assert len(terr.grid_points(0)) == 4  # grid a keeps its lattice
+    pts = list(terr.grid_points(1))
+    assert list(terr.point_x[pts]) == [400, 500, 420] and list(terr.point_y[pts]) == [100, 200, 180]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ ON_THE_SPOT_H = 4.0
 #: the service time, and the report says so).
 MIN_DEPARTMENT_CASES = 30
 REPORT_DELAY_MEAN_H = 0.5
+POINTS_PER_GRID = 16
 WARMUP_DAYS = 7
 
 
@@ -84,6 +86,7 @@ class Calibration:
     placement: dict[str, int]  # cases placed in a grid / not placeable
     notes: list[str]
     gridmap: Any = None  # the GridMap (polygons for maps)
+    _points_dir: Any = field(default=None, repr=False)  # keeps the patrol points file of a map alive
 
     @property
     def scenario(self) -> Any:
@@ -177,12 +180,21 @@ def calibrate(cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str
               if staff.any() else None)
     data = _scenario_document(name or Path(str(source)).stem or "calibrated", source, log, gridmap,
                               arrivals, cat_fits, shifts, seed)
+    points_dir = None
+    if gridmap.polygons is not None:
+        # Patrol points inside the real polygons (the same file goes beside the written YAML).
+        points_dir = tempfile.TemporaryDirectory(prefix="govsim-calibration-")
+        points = gridmap.patrol_points(POINTS_PER_GRID, np.random.default_rng(np.random.SeedSequence(seed)))
+        points["grid"] = gridmap.grids["name"].to_numpy()[points["grid"].to_numpy()]
+        points_path = Path(points_dir.name) / "points.csv"
+        points.round(1).to_csv(points_path, index=False)
+        data["territory"]["points_csv"] = str(points_path)
     grids_table = gridmap.grids.copy()
     grids_table["cases"] = np.bincount(grid[grid >= 0], minlength=len(grids_table))
     cal = Calibration(data=data, arrivals=arrivals, categories=cat_fits, rows=log.rows,
                       grids=grids_table, window=log.window, source=str(source),
                       placement={"placed": int((grid >= 0).sum()), "not placed": int((grid < 0).sum())},
-                      notes=notes, gridmap=gridmap)
+                      notes=notes, gridmap=gridmap, _points_dir=points_dir)
     if simulate:
         _correct_by_simulation(cal, seed)
     return cal
@@ -388,7 +400,7 @@ def _scenario_document(name: str, source: Any, log: Any, gridmap: Any, arrivals:
         "horizon": f"{WARMUP_DAYS + max(7, math.ceil(window_days))}d",
         "warmup": f"{WARMUP_DAYS}d",
         "seed": seed,
-        "territory": {"grids": grid_rows, "points_per_grid": 16, "distance": "euclidean",
+        "territory": {"grids": grid_rows, "points_per_grid": POINTS_PER_GRID, "distance": "euclidean",
                       "rate_multipliers": rate_rows},
         "categories": categories,
         "departments": departments,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,10 @@ def write_scenario(cal: Calibration, path: Path) -> Path:
     rates = pd.DataFrame(terr["rate_multipliers"])
     rates.index.name = "grid"
     rates.reset_index().to_csv(rates_file, index=False)
+    points_file = None
+    if terr.get("points_csv"):  # patrol points inside the map's polygons
+        points_file = path.with_name(f"{stem}_points.csv")
+        shutil.copyfile(terr["points_csv"], points_file)
 
     w0, w1 = cal.window
     days = (w1 - w0) / pd.Timedelta(days=1)
@@ -82,6 +87,8 @@ def write_scenario(cal: Calibration, path: Path) -> Path:
         _line(1, "grids_csv", grids_file.name, f"{len(cal.grids)} grids; households 1,000 per grid where the map gives none"),
         _line(1, "rate_multipliers_csv", rates_file.name,
               "grid × category rate multipliers, empirical-Bayes shrunk to each grid's share of all cases"),
+        *([_line(1, "points_csv", points_file.name, "patrol points inside each grid's polygon, in tour order")]
+          if points_file is not None else []),
         _line(1, "points_per_grid", terr["points_per_grid"]),
         _line(1, "distance", terr["distance"]),
         "categories:",

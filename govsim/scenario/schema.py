@@ -87,6 +87,17 @@ class TerritoryConfig:
         default=None,
         metadata=_doc("CSV file of grids (columns as in `grids`), relative to the scenario file"),
     )
+    points_csv: str | None = field(
+        default=None,
+        metadata=_doc("CSV file of patrol points, relative to the scenario file: columns grid (grid name), "
+                      "x_m, y_m, in tour order within each grid; grids it lists get these points instead of "
+                      "a lattice (points inside a real polygon; written by `govsim calibrate --grids`)"),
+    )
+    map_geojson: str | None = field(
+        default=None,
+        metadata=_doc("GeoJSON file of the grids' polygons in the scenario's metres (property `name` = grid "
+                      "name), relative to the scenario file; used to draw maps, not to simulate"),
+    )
     rate_multipliers: dict[str, dict[str, float]] | None = field(
         default=None,
         metadata=_doc("rate multipliers by category and grid name, {category: {grid: multiplier}} "
