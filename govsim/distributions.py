@@ -284,11 +284,10 @@ class LogNormal(Distribution):
         return {"mean": self._mean, "sd": self._sd}
 
 
-class Gamma(Distribution):
-    """Gamma with ``shape`` k > 0 and ``scale`` theta > 0 (mean k*theta)."""
+class _ShapeScale(Distribution):
+    """A family with a ``shape`` k > 0 and a ``scale`` > 0 (gamma, Weibull)."""
 
     __slots__ = ("_shape", "_scale")
-    name = "gamma"
 
     def __init__(self, shape: float, scale: float) -> None:
         shape = _finite("shape", shape)
@@ -298,6 +297,24 @@ class Gamma(Distribution):
         if scale <= 0:
             raise _invalid("scale", "must be > 0", {"scale": scale})
         self._set(_shape=shape, _scale=scale)
+
+    @property
+    def shape(self) -> float:
+        return self._shape
+
+    @property
+    def scale(self) -> float:
+        return self._scale
+
+    def _params(self) -> dict[str, Any]:
+        return {"shape": self._shape, "scale": self._scale}
+
+
+class Gamma(_ShapeScale):
+    """Gamma with ``shape`` k > 0 and ``scale`` theta > 0 (mean k*theta)."""
+
+    __slots__ = ()
+    name = "gamma"
 
     @classmethod
     def from_mean_sd(cls, mean: float, sd: float) -> Gamma:
@@ -309,14 +326,6 @@ class Gamma(Distribution):
         if sd <= 0:
             raise _invalid("sd", "must be > 0 (use fixed for a constant)", {"sd": sd})
         return cls(shape=(mean / sd) ** 2, scale=sd * sd / mean)
-
-    @property
-    def shape(self) -> float:
-        return self._shape
-
-    @property
-    def scale(self) -> float:
-        return self._scale
 
     @property
     def mean(self) -> float:
@@ -331,9 +340,6 @@ class Gamma(Distribution):
         if size is None:
             return float(rng.gamma(self._shape, self._scale))
         return rng.gamma(self._shape, self._scale, size)
-
-    def _params(self) -> dict[str, Any]:
-        return {"shape": self._shape, "scale": self._scale}
 
 
 class Triangular(Distribution):
@@ -499,28 +505,11 @@ class Empirical(Distribution):
         return {"values": self._values, "weights": self._weights}
 
 
-class Weibull(Distribution):
+class Weibull(_ShapeScale):
     """Weibull with ``shape`` k > 0 and ``scale`` lambda > 0 (mean lambda * Gamma(1 + 1/k))."""
 
-    __slots__ = ("_shape", "_scale")
+    __slots__ = ()
     name = "weibull"
-
-    def __init__(self, shape: float, scale: float) -> None:
-        shape = _finite("shape", shape)
-        scale = _finite("scale", scale)
-        if shape <= 0:
-            raise _invalid("shape", "must be > 0", {"shape": shape})
-        if scale <= 0:
-            raise _invalid("scale", "must be > 0", {"scale": scale})
-        self._set(_shape=shape, _scale=scale)
-
-    @property
-    def shape(self) -> float:
-        return self._shape
-
-    @property
-    def scale(self) -> float:
-        return self._scale
 
     @property
     def mean(self) -> float:
@@ -544,9 +533,6 @@ class Weibull(Distribution):
         if size is None:
             return float(self._scale * rng.weibull(self._shape))
         return self._scale * rng.weibull(self._shape, size)
-
-    def _params(self) -> dict[str, Any]:
-        return {"shape": self._shape, "scale": self._scale}
 
 
 class ZeroInflated(Distribution):

@@ -84,16 +84,7 @@ def test_csv_multipliers_equal_the_inline_ones(tmp_path) -> None:
     ("grid,litter\na,1\na,2\n", "row 3, column 'grid'", "appears twice"),
 ])
 def test_bad_multiplier_csv_names_file_row_and_column(tmp_path, text, where, what) -> None:
-    (tmp_path / "rates.csv").write_text(text, encoding="utf-8")
-    data = _base()
-    data["territory"]["rate_multipliers_csv"] = "rates.csv"
-    import yaml
-
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    with pytest.raises(ScenarioError) as err:
-        govsim.run(str(path), seed=0)
-    msg = str(err.value)
+    msg = _error_of(_with_table(tmp_path, "rate_multipliers_csv", "rates.csv", text))
     assert "rates.csv" in msg and where in msg and what in msg, msg
 
 
@@ -115,6 +106,24 @@ def test_bad_category_fields(category, field, what) -> None:
     with pytest.raises(ScenarioError) as err:
         load_scenario(_base(**category))
     assert field in str(err.value) and what in str(err.value)
+
+
+def _with_table(tmp_path, key: str, name: str, text: str) -> str:
+    """A scenario file in ``tmp_path`` whose ``territory.<key>`` is the CSV ``text``."""
+    import yaml
+
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    data = _base()
+    data["territory"][key] = name
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return str(path)
+
+
+def _error_of(path: str) -> str:
+    with pytest.raises(ScenarioError) as err:
+        govsim.run(path, seed=0)
+    return str(err.value)
 
 
 def _department_scenario(patrol_handles: bool) -> dict:
@@ -153,30 +162,15 @@ def test_without_patrol_handles_everything_goes_to_the_department() -> None:
     ("grid,x_m\na,1\n", "row 2", "missing y_m"),
 ])
 def test_bad_points_csv_names_file_row_and_column(tmp_path, text, where, what) -> None:
-    import yaml
-
-    (tmp_path / "points.csv").write_text(text, encoding="utf-8")
-    data = _base()
-    data["territory"]["points_csv"] = "points.csv"
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    with pytest.raises(ScenarioError) as err:
-        govsim.run(str(path), seed=0)
-    msg = str(err.value)
+    msg = _error_of(_with_table(tmp_path, "points_csv", "points.csv", text))
     assert "points.csv" in msg and where in msg and what in msg, msg
 
 
 def test_points_csv_replaces_the_lattice_of_the_grids_it_lists(tmp_path) -> None:
-    import yaml
-
-    (tmp_path / "points.csv").write_text("grid,x_m,y_m\nb,400,100\nb,500,200\nb,420,180\n", encoding="utf-8")
-    data = _base()
-    data["territory"]["points_csv"] = "points.csv"
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
     from govsim.engine import Simulation
 
-    terr = Simulation(load_scenario(str(path)), 0).territory
+    path = _with_table(tmp_path, "points_csv", "points.csv", "grid,x_m,y_m\nb,400,100\nb,500,200\nb,420,180\n")
+    terr = Simulation(load_scenario(path), 0).territory
     assert len(terr.grid_points(0)) == 4  # grid a keeps its lattice
     pts = list(terr.grid_points(1))
     assert list(terr.point_x[pts]) == [400, 500, 420] and list(terr.point_y[pts]) == [100, 200, 180]
