@@ -314,25 +314,37 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(f"wrote {out} (and its _grids.csv, _rates.csv)")
     if args.report:
+        from govsim.calibration.check import compare_with_log
         from govsim.calibration.report import write_report
 
-        print(f"wrote {write_report(cal, args.report)}")
+        check = None
+        if args.no_simulation:
+            print("note: --no-simulation: the report has no check against the log (it needs simulation)")
+        else:  # in sample: the scenario just written against the log and window it was fitted to
+            check = compare_with_log(out, args.cases, args.columns,
+                                     staff_channels=_staff(args.staff_channels), window=_window(args.window),
+                                     n=3, seed=args.seed or 0)
+            bar = check.table["ok"].dropna()
+            print(f"in-sample check (3 replications): {int(bar.sum())} of {len(bar)} statistics within "
+                  f"the acceptance bar")
+        print(f"wrote {write_report(args.report, cal, check)}")
     return 0
 
 
 def cmd_check_fit(args: argparse.Namespace) -> int:
-    from govsim.calibration import check_fit
+    from govsim.calibration.check import compare_with_log
 
-    table = check_fit(args.scenario, args.cases, args.columns, staff_channels=_staff(args.staff_channels),
-                      window=_window(args.window), n=args.replications, seed=args.seed or 0)
+    check = compare_with_log(args.scenario, args.cases, args.columns, staff_channels=_staff(args.staff_channels),
+                             window=_window(args.window), n=args.replications, seed=args.seed or 0)
+    table = check.table
     with pd.option_context("display.width", 200, "display.max_rows", 200):
         print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     bar = table["ok"].dropna()
     print(f"{int(bar.sum())} of {len(bar)} statistics within the acceptance bar")
     if args.report:
-        from govsim.calibration.report import write_check_report
+        from govsim.calibration.report import write_report
 
-        print(f"wrote {write_check_report(table, args.report)}")
+        print(f"wrote {write_report(args.report, check=check)}")
     return 0
 
 

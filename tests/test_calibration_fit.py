@@ -257,3 +257,11 @@ def test_a_grid_map_puts_patrol_points_inside_the_polygons(tmp_path: Path) -> No
     assert (tmp_path / "map_points.csv").exists() and "points_csv: map_points.csv" in path.read_text()
     written = Simulation(govsim.load_scenario(str(path)), 0).territory
     assert np.allclose(written.point_x, terr.point_x) and np.allclose(written.point_y, terr.point_y)
+
+
+def test_check_refuses_a_measured_period_shorter_than_the_logs_week(fitted, truth_log) -> None:
+    short = govsim.load_scenario(fitted.data, overrides={"horizon": "9d"})
+    with pytest.raises(CalibrationError) as err:
+        check_fit(short, truth_log, COLUMNS, staff_channels=["Staff"], n=1)
+    assert "whole week" in str(err.value)
+    assert fitted.data["name"] == "calibrated"  # a DataFrame log has no file name to borrow

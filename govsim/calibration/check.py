@@ -145,6 +145,15 @@ def compare_with_log(scenario: Any, cases: str | Path | pd.DataFrame, columns: M
     finite = [v for k, v in observed.items() if k.startswith("closure_p90") and np.isfinite(v)]
     drain = min(max(finite, default=0.0) * 1.5, 30 * 24.0)
     measured = (scenario.warmup, scenario.horizon)
+    unseen = (exposure > 0) & (_exposure_hours(*measured) == 0)
+    if unseen.any():
+        from govsim.calibration.errors import CalibrationError
+
+        raise CalibrationError(
+            f"the scenario's measured period ({measured[0]:g} h to {measured[1]:g} h) misses "
+            f"{int(unseen.sum())} hours of the week that the log observed; give it at least a whole "
+            "week after the warm-up (e.g. --set horizon=14d with a 7-day warm-up)",
+            str(getattr(scenario, "source", None) or "<scenario>"))
     longer = dataclasses.replace(scenario, horizon=scenario.horizon + drain)
     sims = []
     for i in range(n):

@@ -178,7 +178,8 @@ def calibrate(cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str
     # run past closing time by the length of a session, so departments use 90%).
     shifts = (working_hours(df.loc[staff, "created"].to_numpy(), coverage=0.98, day_exposure=day_exposure)
               if staff.any() else None)
-    data = _scenario_document(name or Path(str(source)).stem or "calibrated", source, log, gridmap,
+    default_name = "calibrated" if isinstance(cases, pd.DataFrame) else (Path(str(source)).stem or "calibrated")
+    data = _scenario_document(name or default_name, source, log, gridmap,
                               arrivals, cat_fits, shifts, seed)
     points_dir = None
     if gridmap.polygons is not None:

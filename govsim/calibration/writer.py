@@ -42,8 +42,31 @@ def _line(indent: int, key: str, value: Any, comment: str = "") -> str:
     return f"{text}  # {comment}" if comment else text
 
 
+def write_map_geojson(cal: Calibration, path: Path) -> Path:
+    """Write the grids' polygons to ``path``: a GeoJSON FeatureCollection in the metric
+    coordinates of the scenario's ``x_m, y_m`` (the calibration's local projection, named in
+    the ``govsim`` member; coordinates to the centimetre), property ``name`` = grid name."""
+    import shapely
+
+    names = cal.grids["name"].astype(str).tolist()
+    features = []
+    for name, poly in zip(names, cal.gridmap.polygons):
+        geom = shapely.set_precision(poly, 0.01, mode="pointwise") if poly is not None else None
+        if geom is None or geom.is_empty:
+            continue
+        features.append({"type": "Feature", "properties": {"name": name},
+                         "geometry": shapely.geometry.mapping(geom)})
+    doc = {"type": "FeatureCollection",
+           "govsim": {"units": "m", "crs": cal.gridmap.crs,
+                      "note": "grid polygons in the scenario's metres (x_m, y_m), for maps only"},
+           "features": features}
+    path.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    return path
+
+
 def write_scenario(cal: Calibration, path: Path) -> Path:
-    """Write ``cal`` to ``path`` (YAML) and its two CSV tables beside it."""
+    """Write ``cal`` to ``path`` (YAML) and its CSV tables beside it (and, when the grids
+    come from a map, ``<stem>_map.geojson`` of their polygons for drawing)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     stem = path.stem
@@ -55,6 +78,10 @@ def write_scenario(cal: Calibration, path: Path) -> Path:
     rates = pd.DataFrame(terr["rate_multipliers"])
     rates.index.name = "grid"
     rates.reset_index().to_csv(rates_file, index=False)
+    map_file = None
+    if getattr(cal.gridmap, "polygons", None) is not None:  # the real polygons, for maps
+        map_file = path.with_name(f"{stem}_map.geojson")
+        write_map_geojson(cal, map_file)
     points_file = None
     if terr.get("points_csv"):  # patrol points inside the map's polygons
         points_file = path.with_name(f"{stem}_points.csv")
@@ -89,6 +116,8 @@ def write_scenario(cal: Calibration, path: Path) -> Path:
               "grid × category rate multipliers, empirical-Bayes shrunk to each grid's share of all cases"),
         *([_line(1, "points_csv", points_file.name, "patrol points inside each grid's polygon, in tour order")]
           if points_file is not None else []),
+        *([_line(1, "map_geojson", map_file.name, "the grids' polygons in these metres (property name), "
+                 "to draw maps; not simulated")] if map_file is not None else []),
         _line(1, "points_per_grid", terr["points_per_grid"]),
         _line(1, "distance", terr["distance"]),
         "categories:",

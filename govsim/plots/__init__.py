@@ -8,15 +8,20 @@ every figure); :func:`forest` and :func:`sweep_curves` take the objects returned
 by :func:`govsim.compare` and :func:`govsim.sweep`. ``lang="zh"`` gives Chinese
 labels when a CJK font is installed (else English, with a warning). Warm-up:
 issues created before it are left out, as in the summary (default: the
-scenario's). See ``docs/figures.md``.
+scenario's). See ``docs/figures.md``. The figures of a calibration and of its check against
+a case log are in :mod:`govsim.plots.calibration` (``docs/calibration-report.md``).
 """
 
+from govsim.plots.calibration import (
+    category_mix, channel_mix, closure_fit, daily_volume, fit_table, profile_fit, rate_map,
+)
 from govsim.plots.disputes import escalation_funnel
 from govsim.plots.experiments import forest, sweep_curves
 from govsim.plots.maps import coverage_map
 from govsim.plots.runs import backlog, resolution_times, time_decomposition, utilisation
 
 __all__ = [
-    "backlog", "coverage_map", "escalation_funnel", "forest", "resolution_times", "sweep_curves",
-    "time_decomposition", "utilisation",
+    "backlog", "category_mix", "channel_mix", "closure_fit", "coverage_map", "daily_volume",
+    "escalation_funnel", "fit_table", "forest", "profile_fit", "rate_map", "resolution_times",
+    "sweep_curves", "time_decomposition", "utilisation",
 ]

@@ -1,23 +1,38 @@
-"""The coverage map (巡查覆盖图): the district's grids coloured by patrol visits or discovery delay."""
+"""The coverage map (巡查覆盖图): the district's grids coloured by patrol visits or discovery delay.
+
+Grids are drawn as their real polygons when the scenario has ``territory.map_geojson``
+(written by ``govsim calibrate`` from a map), else as squares of ``edge_m`` around
+``(x_m, y_m)``. The helpers that turn polygons into patches are shared with the maps of
+:mod:`govsim.plots.calibration`.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import matplotlib as mpl
 import numpy as np
 from matplotlib.collections import PatchCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Patch, PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
 
 from govsim.plots._base import finish, measured, new_figure
 from govsim.plots.labels import labels_for
 
 if TYPE_CHECKING:
     from govsim.result import Result
+    from govsim.scenario.schema import Scenario
 
-__all__ = ["coverage_map", "grid_discovery_delay", "grid_visits_per_day"]
+__all__ = ["coverage_map", "grid_discovery_delay", "grid_patches", "grid_visits_per_day", "read_map_geojson",
+           "rings_path", "shapely_rings"]
+
+#: A polygon as rings of (x, y) vertices, the exterior first; a grid is a list of them.
+Rings = list[np.ndarray]
 
 CMAPS = {"visits": "viridis", "discovery_delay": "magma_r"}
 
@@ -43,35 +58,174 @@ def grid_discovery_delay(result: Result, warmup: float | None = None) -> np.ndar
     return delay.reindex(result.grids["grid"]).to_numpy(dtype=float)
 
 
+# --- polygons ------------------------------------------------------------------------------
+
+def _signed_area(ring: np.ndarray) -> float:
+    x, y = ring[:, 0], ring[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+def rings_path(parts: Sequence[Sequence[np.ndarray]], scale: float = 1.0) -> MplPath:
+    """One compound path of a grid's polygon parts (each ``[exterior, *holes]``, rings of
+    ``(x, y)`` vertices, closed or not) with every vertex divided by ``scale``. Exteriors are
+    turned counter-clockwise and holes clockwise, so that holes are left unfilled; the
+    vertices are otherwise the map's, in order."""
+    verts, codes = [], []
+    for part in parts:
+        for i, ring in enumerate(part):
+            r = np.asarray(ring, float).reshape(-1, 2)
+            if len(r) >= 2 and np.array_equal(r[0], r[-1]):
+                r = r[:-1]
+            if len(r) < 3:
+                continue
+            if (_signed_area(r) > 0) != (i == 0):  # exterior CCW, holes CW
+                r = r[::-1]
+            verts.append(np.vstack([r, r[:1]]) / scale)
+            codes += [MplPath.MOVETO] + [MplPath.LINETO] * (len(r) - 1) + [MplPath.CLOSEPOLY]
+    if not verts:
+        return MplPath(np.zeros((0, 2)))
+    return MplPath(np.vstack(verts), codes)
+
+
+def shapely_rings(geom: Any) -> list[Rings]:
+    """The parts of a shapely Polygon or MultiPolygon as ``[[exterior, *holes], ...]``."""
+    parts = getattr(geom, "geoms", [geom])
+    return [[np.asarray(p.exterior.coords)[:, :2], *(np.asarray(h.coords)[:, :2] for h in p.interiors)]
+            for p in parts if not p.is_empty]
+
+
+def _geojson_rings(geometry: Any) -> list[Rings]:
+    if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+        kind = geometry.get("type") if isinstance(geometry, dict) else type(geometry).__name__
+        raise ValueError(f"geometry must be a Polygon or MultiPolygon, got {kind}")
+    coords = geometry.get("coordinates")
+    polys = [coords] if geometry["type"] == "Polygon" else coords
+    if not isinstance(polys, list) or not polys:
+        raise ValueError("geometry has no coordinates")
+    try:
+        parts = [[np.asarray(ring, dtype=float)[:, :2] for ring in poly] for poly in polys]
+    except (TypeError, ValueError, IndexError):
+        raise ValueError("coordinates must be lists of [x, y] numbers") from None
+    if any(not part or len(part[0]) < 3 or not np.isfinite(np.vstack(part)).all() for part in parts):
+        raise ValueError("a polygon needs at least 3 finite [x, y] vertices")
+    return parts
+
+
+def read_map_geojson(scenario: Scenario, names: Sequence[str] | None = None) -> dict[str, list[Rings]] | None:
+    """The grids' polygons of ``territory.map_geojson`` (metres, property ``name``), resolved
+    relative to the scenario file, as ``{grid name: [[exterior, *holes], ...]}``; ``None``
+    when the scenario has no map. Raises :class:`~govsim.scenario.ScenarioError` naming the
+    file if it cannot be read or names a grid not in ``names``."""
+    from govsim.scenario.errors import ScenarioError
+
+    rel = scenario.territory.map_geojson
+    if not rel:
+        return None
+    path = Path(rel)
+    source = scenario.source
+    if not path.is_absolute() and source and source != "<dict>":  # as the engine resolves grids_csv
+        path = Path(source).parent / path
+
+    def error(message: str) -> ScenarioError:
+        return ScenarioError.single("territory.map_geojson", message, str(path))
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error("file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise error(f"unreadable ({err})") from None
+    except ValueError as err:
+        raise error(f"not valid JSON ({err})") from None
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(features, list):
+        raise error("expected a GeoJSON FeatureCollection (an object with a list of features)")
+    out: dict[str, list[Rings]] = {}
+    for i, feat in enumerate(features):
+        props = feat.get("properties") if isinstance(feat, dict) else None
+        name = props.get("name") if isinstance(props, dict) else None
+        if name is None:
+            raise error(f"feature {i}: no property 'name' (the grid's name)")
+        try:
+            out.setdefault(str(name), []).extend(_geojson_rings(feat.get("geometry")))
+        except ValueError as err:
+            raise error(f"feature {i} ({name!r}): {err}") from None
+    if names is not None:
+        unknown = sorted(set(out) - {str(n) for n in names})
+        if unknown:
+            shown = ", ".join(repr(u) for u in unknown[:5])
+            if len(unknown) > 5:
+                shown += f" and {len(unknown) - 5} more"
+            raise error(f"names {len(unknown)} grid{'s' if len(unknown) > 1 else ''} not in the scenario: {shown}")
+    return out
+
+
+def grid_patches(x_m: np.ndarray, y_m: np.ndarray, edge_m: np.ndarray,
+                 shapes: Sequence[list[Rings] | None] | None = None,
+                 scale: float = 1000.0) -> tuple[list[Patch], tuple[float, float, float, float]]:
+    """One patch per grid, in units of ``scale`` metres (km by default): its polygon parts where
+    ``shapes`` gives them, else the square of ``edge_m`` around ``(x_m, y_m)``. Returns the
+    patches and the bounds ``(xmin, xmax, ymin, ymax)`` of them all."""
+    patches: list[Patch] = []
+    lo = np.array([np.inf, np.inf])
+    hi = -lo
+    for i, (x, y, e) in enumerate(zip(x_m, y_m, edge_m)):
+        parts = shapes[i] if shapes is not None else None
+        if parts:
+            path = rings_path(parts, scale)
+            patches.append(PathPatch(path))
+            v = path.vertices
+        else:
+            x, y, e = x / scale, y / scale, e / scale
+            patches.append(Rectangle((x - e / 2, y - e / 2), e, e))
+            v = np.array([[x - e / 2, y - e / 2], [x + e / 2, y + e / 2]])
+        if len(v):
+            lo, hi = np.minimum(lo, v.min(axis=0)), np.maximum(hi, v.max(axis=0))
+    if not np.isfinite(lo).all():
+        return patches, (0.0, 1.0, 0.0, 1.0)
+    return patches, (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+
+
+def map_figure(patches: list[Patch], bounds: tuple[float, float, float, float], values: np.ndarray,
+               cmap: Any, label: str, title: str, tr: Any, norm: Any = None) -> Figure:
+    """A map of ``patches`` coloured by ``values`` (grey where NaN) with a colour bar."""
+    cells = PatchCollection(patches, cmap=cmap, norm=norm, edgecolor="white", linewidth=0.5)
+    finite = values[np.isfinite(values)]
+    if norm is None:
+        cells.set_norm(Normalize(*(finite.min(), finite.max()) if len(finite) else (0.0, 1.0)))
+    cells.set_array(np.ma.masked_invalid(values))
+    x0, x1, y0, y1 = bounds
+    width, height = max(x1 - x0, 1e-9), max(y1 - y0, 1e-9)
+    fig = new_figure(6.5, max(3.0, min(9.0, 6.5 * height / width * 0.85 + 0.8)))
+    ax = fig.add_subplot()
+    ax.add_collection(cells)
+    if patches:
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xlabel(tr("x_km"))
+    ax.set_ylabel(tr("y_km"))
+    fig.colorbar(cells, ax=ax, label=label, shrink=0.85)
+    ax.set_title(title)
+    return finish(fig, tr)
+
+
 def coverage_map(result: Result, by: Literal["visits", "discovery_delay"] = "visits",
                  warmup: float | None = None, lang: str = "en") -> Figure:
-    """The district's grids (网格) as squares, coloured by patrol-point visits per day
-    (``by="visits"``) or by mean discovery delay in hours (``"discovery_delay"``, grey where
-    nothing was discovered), after the warm-up; a colour bar gives the unit."""
+    """The district's grids (网格), coloured by patrol-point visits per day (``by="visits"``)
+    or by mean discovery delay in hours (``"discovery_delay"``, grey where nothing was
+    discovered), after the warm-up; a colour bar gives the unit. Grids are drawn as the
+    polygons of the scenario's ``territory.map_geojson`` when it has one (a grid the file
+    leaves out as its square), else as squares of ``edge_m``."""
     if by not in CMAPS:
         raise ValueError(f"by must be 'visits' or 'discovery_delay', got {by!r}")
     tr = labels_for(lang)
     values = grid_visits_per_day(result, warmup) if by == "visits" else grid_discovery_delay(result, warmup)
     g = result.grids
-    x, y, edge = (g[c].to_numpy(dtype=float) / 1000.0 for c in ("x_m", "y_m", "edge_m"))
-    squares = [Rectangle((xi - e / 2, yi - e / 2), e, e) for xi, yi, e in zip(x, y, edge)]
+    names = g["name"].astype(str).tolist()
+    polygons = read_map_geojson(result.scenario, names)
+    shapes = [polygons.get(n) for n in names] if polygons else None
+    patches, bounds = grid_patches(*(g[c].to_numpy(dtype=float) for c in ("x_m", "y_m", "edge_m")), shapes)
     cmap = mpl.colormaps[CMAPS[by]].with_extremes(bad="0.85")
-    finite = values[np.isfinite(values)]
-    norm = Normalize(*(finite.min(), finite.max()) if len(finite) else (0.0, 1.0))
-    cells = PatchCollection(squares, cmap=cmap, norm=norm, edgecolor="white", linewidth=0.5)
-    cells.set_array(np.ma.masked_invalid(values))
-    width = float(np.ptp(x + edge / 2)) + float(edge.max()) if len(g) else 1.0
-    height = float(np.ptp(y + edge / 2)) + float(edge.max()) if len(g) else 1.0
-    fig = new_figure(6.5, max(3.0, min(9.0, 6.5 * height / max(width, 1e-9) * 0.85 + 0.8)))
-    ax = fig.add_subplot()
-    ax.add_collection(cells)
-    if len(g):
-        ax.set_xlim((x - edge / 2).min(), (x + edge / 2).max())
-        ax.set_ylim((y - edge / 2).min(), (y + edge / 2).max())
-    ax.set_aspect("equal")
-    ax.set_xlabel(tr("x_km"))
-    ax.set_ylabel(tr("y_km"))
     label = tr("visits_per_day") if by == "visits" else tr("discovery_delay_h")
-    fig.colorbar(cells, ax=ax, label=label, shrink=0.85)
-    ax.set_title(f"{result.scenario.name}: {tr('coverage_' + by)}")
-    return finish(fig, tr)
+    return map_figure(patches, bounds, values, cmap, label, f"{result.scenario.name}: {tr('coverage_' + by)}", tr)

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     from govsim.experiments.api import Comparison
     from govsim.result import Result
 
-__all__ = ["write_report"]
+__all__ = ["HTML_PAGE", "Table", "html_table", "md_table", "render_page", "write_report"]
 
+#: A table as its header and rows of text cells.
 Table = tuple[list[str], list[list[str]]]
 
 HTML_PAGE = """<!DOCTYPE html>
@@ -69,20 +70,47 @@ def _difference_table(cmp: Comparison, label: str) -> Table:
     return head, rows
 
 
-def _html_table(table: Table) -> str:
+def html_table(table: Table) -> str:
+    """A table as HTML (cells escaped)."""
     head, rows = table
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     body = "\n".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table>\n<tr>{th}</tr>\n{body}\n</table>"
 
 
-def _md_table(table: Table) -> str:
+def md_table(table: Table) -> str:
+    """A table as Markdown (``|`` in cells escaped)."""
     head, rows = table
 
     def line(cells: Sequence[str]) -> str:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
     return "\n".join([line(head), line(["---"] * len(head)), *map(line, rows)])
+
+
+def render_page(parts: Sequence[tuple[str, Any]], fmt: str, title: str, lang: str = "en") -> str:
+    """A report page from its parts, in order: ``("h1" | "h2" | "h3" | "p", text)``,
+    ``("ul", [item, ...])``, ``("table", Table)`` or ``("img", file name)``; ``fmt`` is
+    ``"html"`` (a whole page, :data:`HTML_PAGE`) or ``"md"``. Text is escaped for HTML."""
+    if fmt == "html":
+        tags = {"h1": "<h1>{}</h1>", "h2": "<h2>{}</h2>", "h3": "<h3>{}</h3>", "p": '<p class="note">{}</p>'}
+
+        def tag(k: str, v: Any) -> str:
+            if k == "table":
+                return html_table(v)
+            if k == "img":
+                return f'<img src="{html.escape(v)}" alt="{html.escape(v)}">'
+            if k == "ul":
+                return "<ul>\n" + "\n".join(f"<li>{html.escape(i)}</li>" for i in v) + "\n</ul>"
+            return tags[k].format(html.escape(v))
+
+        body = "\n".join(tag(k, v) for k, v in parts)
+        return HTML_PAGE.format(lang=lang, title=html.escape(title), body=body)
+    if fmt != "md":
+        raise ValueError(f"report format must be 'html' or 'md', got {fmt!r}")
+    marks = {"h1": "# {}", "h2": "## {}", "h3": "### {}", "p": "{}", "img": "![{0}]({0})"}
+    return "\n\n".join(md_table(v) if k == "table" else "\n".join(f"* {i}" for i in v) if k == "ul" else
+                       marks[k].format(v) for k, v in parts) + "\n"
 
 
 def write_report(cmp: Comparison, runs: Mapping[str, Result], out: str | Path, fmt: str = "html",
@@ -110,15 +138,6 @@ def write_report(cmp: Comparison, runs: Mapping[str, Result], out: str | Path, f
                   ("table", _difference_table(cmp, label))]
     parts.append(("h2", "Figures"))
     parts += [("img", f.name) for f in written]
-    if fmt == "html":
-        tags = {"h1": "<h1>{}</h1>", "h2": "<h2>{}</h2>", "p": '<p class="note">{}</p>'}
-        body = "\n".join(_html_table(v) if k == "table" else
-                         f'<img src="{html.escape(v)}" alt="{html.escape(v)}">' if k == "img" else
-                         tags[k].format(html.escape(v)) for k, v in parts)
-        text = HTML_PAGE.format(lang=lang, title=html.escape(title), body=body)
-    else:
-        marks = {"h1": "# {}", "h2": "## {}", "p": "{}", "img": "![{0}]({0})"}
-        text = "\n\n".join(_md_table(v) if k == "table" else marks[k].format(v) for k, v in parts) + "\n"
     report = folder / f"report.{fmt}"
-    report.write_text(text, encoding="utf-8")
+    report.write_text(render_page(parts, fmt, title, lang), encoding="utf-8")
     return [*written, report]
