@@ -222,7 +222,7 @@ def _compare(obs: dict[str, Any], sims: list[dict[str, Any]], top: list[str]) ->
         pooled = np.sum([s[key] for s in sims], axis=0)
         m = tvd(obs[key], pooled)
         lo, hi = _noise_interval(pooled, int(round(obs[key].sum())), rng)
-        rows.append({"statistic": what, "observed": 0.0, "simulated": m, "lower": lo, "upper": hi,
+        rows.append({"statistic": what, "observed": np.nan, "simulated": m, "lower": lo, "upper": hi,
                      "ok": bool(m <= tol) if tol is not None else None})
     m, lo, hi = interval([s["daily_volume"] for s in sims])
     o = obs["daily_volume"]

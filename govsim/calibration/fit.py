@@ -108,6 +108,7 @@ class Calibration:
                 "rate_lower": a.rate_lower, "rate_upper": a.rate_upper,
                 "staff_share": c.staff_share, "staff_lower": c.staff_share_ci[0],
                 "staff_upper": c.staff_share_ci[1], "report_prob": c.report_prob,
+                "patrol_detect": self.data["categories"][c.name]["patrol_detect"],
                 "patrol_handles": c.patrol_handles,
                 "handling": c.handling.describe() if c.handling is not None else "",
                 "department_staff": d.staff if d else np.nan,
@@ -156,7 +157,7 @@ def calibrate(cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str
     gridmap, grid = _lay_grids(df, columns, grids, cell, areas, notes, source)
     names, cat_idx, pooled = _categories(df["category"].to_numpy(dtype=object), min_cases)
     if pooled:
-        notes.append(f"{len(pooled)} categories with fewer than {min_cases} cases pooled into "
+        notes.append(f"{_plural(len(pooled), 'category', 'categories')} with fewer than {min_cases} cases pooled into "
                      f"{POOLED!r}: {', '.join(pooled)}")
     arrivals = fit_arrivals(df["created"], cat_idx, grid, names, len(gridmap.grids), log.window)
 
@@ -273,6 +274,10 @@ def _categories(values: np.ndarray, min_cases: int) -> tuple[list[str], np.ndarr
     return names, idx[codes].astype(np.int64), pooled
 
 
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+
+
 def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     if n == 0:
         return (0.0, 1.0)
@@ -309,16 +314,21 @@ def _fit_category(name: str, in_c: np.ndarray, staff: np.ndarray, duration: np.n
                                  f"{ON_THE_SPOT_H:g} h; the model closes every staff-found case on the spot")
     to_dept = in_c & usable & (~staff if on_spot else np.ones_like(staff))
     department, note = None, ""
-    if to_dept.sum() == 0:
-        note = "no usable closure times: department given the default service"
-    elif to_dept.sum() < MIN_DEPARTMENT_CASES or not simulate:
-        pos = to_dept & ~censored
-        fit = fit_duration(duration[pos]) if pos.any() else None
-        note = (f"{int(to_dept.sum())} cases: too few to fit a capacity; the closure distribution is the "
+    n_dept = int(to_dept.sum())
+    closed_dept = to_dept & ~censored
+    if not closed_dept.any():
+        # Nothing of this category was ever closed in the log: borrow the closure times of
+        # every category, so its cases still go where cases go (a department), and say so.
+        pool = usable & ~censored
+        if pool.any():
+            department = _delay_department(fit_duration(duration[pool]), duration[pool], censored[pool])
+        note = (f"{_plural(n_dept, 'case')} with a usable closure time, none closed: closure borrowed "
+                "from all categories (an always-open department with ample staff)")
+    elif n_dept < MIN_DEPARTMENT_CASES or not simulate:
+        department = _delay_department(fit_duration(duration[closed_dept]), duration[to_dept], censored[to_dept])
+        note = (f"{_plural(n_dept, 'case')}: too few to fit a capacity; the closure distribution is the "
                 "service time of an always-open department with ample staff"
                 if simulate else "capacity not fitted (simulate=False)")
-        if fit is not None:
-            department = _delay_department(fit, duration[to_dept], censored[to_dept])
     else:
         hours = working_hours(closed[to_dept & ~censored])
         department = fit_department(created_h[to_dept], duration[to_dept], censored[to_dept], hours,
