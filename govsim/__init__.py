@@ -6,7 +6,7 @@
 """
 
 from govsim.engine import Simulation, run
-from govsim.calibration import Calibration, CalibrationError, calibrate, check_fit
+from govsim.calibration import Calibration, CalibrationError, calibrate, check_fit, fit_targets
 from govsim.experiments import compare, replicate, sweep
 from govsim.issues import Channel, Issue, Status
 from govsim.policies import DispatchPolicy, PatrolRoute, register_policy, register_route
@@ -18,6 +18,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Calibration", "CalibrationError", "Channel", "DispatchPolicy", "Issue", "PatrolRoute", "Result", "Scenario", "ScenarioError",
-    "Simulation", "Status", "calibrate", "check_fit", "compare", "load_scenario", "register_policy", "register_route",
+    "Simulation", "Status", "calibrate", "check_fit", "compare", "fit_targets", "load_scenario", "register_policy", "register_route",
     "replicate", "run", "sweep", "__version__",
 ]

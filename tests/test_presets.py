@@ -26,6 +26,7 @@ SIGNATURE = {
                          "participation_end"],
     "chaoyang_festival": ["participation_end"],
     "lujiazui_alliance": ["handled_by_alliance"],
+    "dongcheng": ["department_backlog_end"],
 }
 
 

@@ -17,10 +17,13 @@ Modules, one job each:
 * :mod:`~govsim.calibration.fit` — the pipeline and the :class:`Calibration` it returns
 * :mod:`~govsim.calibration.writer` — the commented scenario YAML
 * :mod:`~govsim.calibration.check` — observed against simulated statistics
+* :mod:`~govsim.calibration.report` — the calibration report (Markdown, HTML, figures)
+* :mod:`~govsim.calibration.targets` — fitting to published summary figures instead of a log
 """
 
 from govsim.calibration.errors import CalibrationError
 from govsim.calibration.fit import Calibration, calibrate
 from govsim.calibration.check import check_fit
+from govsim.calibration.targets import Target, TargetFit, fit_targets
 
-__all__ = ["Calibration", "CalibrationError", "calibrate", "check_fit"]
+__all__ = ["Calibration", "CalibrationError", "Target", "TargetFit", "calibrate", "check_fit", "fit_targets"]
