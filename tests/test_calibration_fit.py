@@ -153,6 +153,9 @@ def test_handling_and_department_recovered(fitted) -> None:
     assert d.hours is not None
     assert (d.hours[0].start, d.hours[0].end) == (8.0, 16.0)
     assert d.hours[0].days == ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]  # the default: every day
+    # The truth's departments are queues (5 and 12 staff): twice the staff shortens closure,
+    # and the fit says so (a log of scheduled work would show no response).
+    assert d.staff_response < -0.05 and not d.acts_as_delay, d.staff_response
     # The fitted station reproduces the closure quantiles it was fitted to.
     rel = np.abs(d.simulated[[2, 4]] / d.observed[[2, 4]] - 1)
     assert (rel < 0.15).all(), (d.observed, d.simulated)
@@ -265,3 +268,26 @@ def test_check_refuses_a_measured_period_shorter_than_the_logs_week(fitted, trut
         check_fit(short, truth_log, COLUMNS, staff_channels=["Staff"], n=1)
     assert "whole week" in str(err.value)
     assert fitted.data["name"] == "calibrated"  # a DataFrame log has no file name to borrow
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_fast_station_replay_equals_the_simpy_station(seed) -> None:
+    """The department fit replays a station without SimPy; it must give the very closure
+    times that a ServiceStation on SimPy gives, ties at opening and closing times included."""
+    from govsim.calibration.capacity import simulate_closure
+    from govsim.distributions import LogNormal
+    from govsim.scenario.fields import HoursConfig
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    arrivals = np.sort(rng.uniform(0, 2 * 168, n))
+    arrivals[::7] = np.floor(arrivals[::7])  # on the hour: ties with opening and closing
+    hours = [HoursConfig(start=float(rng.integers(6, 10)), end=float(rng.integers(15, 20)),
+                         days=["mon", "tue", "wed", "thu", "fri", "sat"][: int(rng.integers(3, 7))])]
+    if seed % 3 == 0:
+        hours = None
+    service = LogNormal(float(rng.uniform(0.2, 3.0)), float(rng.uniform(0.1, 2.0)))
+    staff = int(rng.integers(1, 6))
+    fast = simulate_closure(arrivals, staff, hours, service, seed, 24 * 60.0, engine="fast")
+    slow = simulate_closure(arrivals, staff, hours, service, seed, 24 * 60.0, engine="simpy")
+    np.testing.assert_array_equal(fast, slow)

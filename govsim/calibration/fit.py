@@ -39,14 +39,18 @@ import numpy as np
 import pandas as pd
 
 from govsim.calibration.arrivals import ArrivalFit, exposure_by_hour_of_week, fit_arrivals
-from govsim.calibration.capacity import DepartmentFit, fit_department, km_quantiles, working_hours
+from govsim.calibration.capacity import QUANTILES, DepartmentFit, fit_department, km_quantiles, working_hours
 from govsim.calibration.errors import CalibrationError
+from govsim.scenario.schema import WEEKDAYS
 
 #: Categories with fewer cases than this in the window are pooled into one.
 MIN_CASES = 10
 POOLED = "(other categories)"
 #: Staff-found cases closed within this median are handled on the spot by the finder.
 ON_THE_SPOT_H = 4.0
+#: A department fit whose quantiles miss by more than this (mean squared log-ratio, about
+#: 22 % on average) is noted as loose.
+POOR_FIT_LOSS = 0.05
 #: Fewer department cases than this: no capacity fit (the closure distribution is used as
 #: the service time, and the report says so).
 MIN_DEPARTMENT_CASES = 30
@@ -333,10 +337,23 @@ def _fit_category(name: str, in_c: np.ndarray, staff: np.ndarray, duration: np.n
         hours = working_hours(closed[to_dept & ~censored])
         department = fit_department(created_h[to_dept], duration[to_dept], censored[to_dept], hours,
                                     window_h, seed=seed)
-        if department.utilisation < 0.5:
-            note = (f"closure is not driven by congestion here (fitted utilisation "
-                    f"{department.utilisation:.2f}): the department acts as a delay; more staff "
-                    "would not shorten it in a what-if")
+        notes_d = []
+        if department.acts_as_delay:
+            notes_d.append(f"acts as a delay: twice the staff moves the median closure by "
+                           f"{department.staff_response:+.0%} (scheduled work or waiting for working hours, "
+                           "not a queue), so a capacity what-if will not move it")
+        if department.at_bound:
+            notes_d.append(f"the search stopped at its bound for the {' and '.join(department.at_bound)}: "
+                           "the fit is poor")
+        if department.loss > POOR_FIT_LOSS:
+            notes_d.append("closure quantiles fitted loosely (observed/simulated: " + ", ".join(
+                f"p{int(100 * q)} {o:.0f}/{m:.0f} h" for q, o, m in
+                zip(QUANTILES, department.observed, department.simulated)) + ")")
+        days_off = [d for d in WEEKDAYS if hours is not None and all(d not in h.days for h in hours)]
+        if days_off:
+            notes_d.append(f"days off {', '.join(days_off)}: hardly any closures then in the log "
+                           "(a holiday in a short log can cause this)")
+        note = "; ".join(notes_d)
     return CategoryFit(name=name, cases=n, staff_cases=k, staff_share=share,
                        staff_share_ci=_wilson(k, n), report_prob=min(1.0, max(0.0, 1.0 - share)),
                        patrol_handles=on_spot, handling=handling, department=department,
@@ -345,7 +362,6 @@ def _fit_category(name: str, in_c: np.ndarray, staff: np.ndarray, duration: np.n
 
 
 def _delay_department(fit: Any, duration: np.ndarray, censored: np.ndarray) -> DepartmentFit:
-    from govsim.calibration.capacity import QUANTILES
     from govsim.distributions import LogNormal
 
     dist = fit.distribution()
