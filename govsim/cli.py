@@ -292,7 +292,7 @@ def _window(text: str | None) -> tuple[str | None, str | None] | None:
     return parts[0], parts[1]
 
 
-def _staff(text: str | None) -> list[str]:
+def _staff(text: str | None) -> list[str]:  # a comma-separated list (staff channels, holidays)
     return [p.strip() for p in (text or "").split(",") if p.strip()]
 
 
@@ -301,7 +301,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     cal = calibrate(args.cases, args.columns, staff_channels=_staff(args.staff_channels),
                     grids=args.grids, cell=args.cell, areas=args.areas, window=_window(args.window),
-                    name=args.name, seed=args.seed or 0, simulate=not args.no_simulation)
+                    name=args.name, seed=args.seed or 0, simulate=not args.no_simulation,
+                    holidays=_staff(args.holidays))
     out = cal.to_yaml(args.out)
     table = cal.table()
     cols = ["category", "cases", "rate_per_day", "staff_share", "report_prob", "patrol_handles",
@@ -323,7 +324,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         else:  # in sample: the scenario just written against the log and window it was fitted to
             check = compare_with_log(out, args.cases, args.columns,
                                      staff_channels=_staff(args.staff_channels), window=_window(args.window),
-                                     n=3, seed=args.seed or 0)
+                                     n=3, seed=args.seed or 0, holidays=_staff(args.holidays))
             bar = check.table["ok"].dropna()
             print(f"in-sample check (3 replications): {int(bar.sum())} of {len(bar)} statistics within "
                   f"the acceptance bar")
@@ -335,7 +336,8 @@ def cmd_check_fit(args: argparse.Namespace) -> int:
     from govsim.calibration.check import compare_with_log
 
     check = compare_with_log(args.scenario, args.cases, args.columns, staff_channels=_staff(args.staff_channels),
-                             window=_window(args.window), n=args.replications, seed=args.seed or 0)
+                             window=_window(args.window), n=args.replications, seed=args.seed or 0,
+                             holidays=_staff(args.holidays))
     table = check.table
     with pd.option_context("display.width", 200, "display.max_rows", 200):
         print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
@@ -457,6 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--staff-channels", metavar="A,B",
                        help="channel values meaning 'found by staff' (patrol), e.g. 'Driver Self Report'")
         p.add_argument("--window", metavar="START,END", help="use only cases created in this window")
+        p.add_argument("--holidays", metavar="DATE,DATE",
+                       help="dates fitted and compared as Sundays, e.g. 2018-01-01 (the simulated weeks have none)")
         p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
         p.add_argument("--report", metavar="DIR", help="also write a report (Markdown and HTML, figures)")
 

@@ -291,3 +291,15 @@ def test_the_fast_station_replay_equals_the_simpy_station(seed) -> None:
     fast = simulate_closure(arrivals, staff, hours, service, seed, 24 * 60.0, engine="fast")
     slow = simulate_closure(arrivals, staff, hours, service, seed, 24 * 60.0, engine="simpy")
     np.testing.assert_array_equal(fast, slow)
+
+
+def test_holidays_are_fitted_and_compared_as_sundays() -> None:
+    # One week from Monday; Wednesday is a holiday.
+    start, end = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-08")
+    e = exposure_by_hour_of_week(start, end, ["2024-01-03"])
+    assert e[2 * 24:3 * 24].sum() == 0 and e[6 * 24:].sum() == pytest.approx(48)
+    how = hour_of_week(pd.Series(pd.to_datetime(["2024-01-03 10:30", "2024-01-04 10:30"])), ["2024-01-03"])
+    assert list(how) == [6 * 24 + 10, 3 * 24 + 10]
+    with pytest.raises(CalibrationError) as err:
+        exposure_by_hour_of_week(start, end, ["not a day"])
+    assert "holidays" in str(err.value) and "not a day" in str(err.value)

@@ -30,19 +30,44 @@ own pattern; one with a handful borrows the pooled one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from govsim.calibration.errors import CalibrationError
+
 HOURS_PER_WEEK = 168
 WEEKEND = (5, 6)  # Saturday, Sunday (day 0 is a Monday, as in a govsim run)
 
 
-def exposure_by_hour_of_week(start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+Holidays = Sequence[Any]  # dates (anything pd.Timestamp takes) counted as Sundays
+
+
+def _holiday_days(holidays: Holidays) -> np.ndarray:
+    """The holidays as days (``datetime64[D]``); a value that is not a date is a
+    :class:`CalibrationError` naming it."""
+    if holidays is None or len(holidays) == 0:
+        return np.empty(0, dtype="datetime64[D]")
+    days = []
+    for h in holidays:
+        try:
+            t = pd.Timestamp(h)
+        except (ValueError, TypeError):
+            t = pd.NaT
+        if pd.isna(t):
+            raise CalibrationError(f"holidays: expected dates such as 2018-01-01, got {h!r}")
+        days.append(t.normalize())
+    return np.unique(pd.DatetimeIndex(days).to_numpy().astype("datetime64[D]"))
+
+
+def exposure_by_hour_of_week(start: pd.Timestamp, end: pd.Timestamp, holidays: Holidays = ()) -> np.ndarray:
     """Hours of observation in each of the 168 hour-of-week bins (Monday 00:00 first)
-    between ``start`` and ``end`` — fractional at both ends."""
+    between ``start`` and ``end`` — fractional at both ends. The hours of a holiday count
+    as a Sunday's."""
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     if end <= start:
         return np.zeros(HOURS_PER_WEEK)
@@ -53,15 +78,26 @@ def exposure_by_hour_of_week(start: pd.Timestamp, end: pd.Timestamp) -> np.ndarr
     edges = np.arange(first, last + 1, dtype=float)
     lo = np.maximum(edges[:-1], a)
     hi = np.minimum(edges[1:], b)
+    bins = edges[:-1].astype(np.int64) % HOURS_PER_WEEK
+    days = _holiday_days(holidays)
+    if len(days):
+        day = np.datetime64(monday.normalize().date(), "D") + (edges[:-1] // 24).astype("timedelta64[D]")
+        on_holiday = np.isin(day, days)
+        bins = np.where(on_holiday, 6 * 24 + bins % 24, bins)
     out = np.zeros(HOURS_PER_WEEK)
-    np.add.at(out, edges[:-1].astype(np.int64) % HOURS_PER_WEEK, np.maximum(hi - lo, 0.0))
+    np.add.at(out, bins, np.maximum(hi - lo, 0.0))
     return out
 
 
-def hour_of_week(times: pd.Series | pd.DatetimeIndex) -> np.ndarray:
-    """Hour-of-week bin (0 = Monday 00:00–01:00) of each timestamp."""
+def hour_of_week(times: pd.Series | pd.DatetimeIndex, holidays: Holidays = ()) -> np.ndarray:
+    """Hour-of-week bin (0 = Monday 00:00–01:00) of each timestamp; a holiday's hours are
+    a Sunday's."""
     t = pd.DatetimeIndex(times)
-    return (t.day_of_week.to_numpy() * 24 + t.hour.to_numpy()).astype(np.int64)
+    dow = t.day_of_week.to_numpy()
+    days = _holiday_days(holidays)
+    if len(days):
+        dow = np.where(np.isin(t.normalize().to_numpy().astype("datetime64[D]"), days), 6, dow)
+    return (dow * 24 + t.hour.to_numpy()).astype(np.int64)
 
 
 def prior_strength(counts: np.ndarray, expected: np.ndarray) -> float:
@@ -120,17 +156,19 @@ class ArrivalFit:
 
 
 def fit_arrivals(created: pd.Series, category: np.ndarray, grid: np.ndarray, categories: list[str],
-                 n_grids: int, window: tuple[pd.Timestamp, pd.Timestamp]) -> ArrivalFit:
+                 n_grids: int, window: tuple[pd.Timestamp, pd.Timestamp],
+                 holidays: Holidays = ()) -> ArrivalFit:
     """Fit rates, hour-of-week profiles and grid shares.
 
     ``category`` holds category indices into ``categories``; ``grid`` grid indices,
     -1 for a case that could not be placed (it counts towards its category's rate and
-    is spread over the grids like the placed cases).
+    is spread over the grids like the placed cases). ``holidays`` (dates) are fitted as
+    Sundays: their cases and their hours of exposure count as a Sunday's.
     """
     n_cat = len(categories)
-    exposure = exposure_by_hour_of_week(*window)
+    exposure = exposure_by_hour_of_week(*window, holidays)
     exposure_h = float(exposure.sum())
-    how = hour_of_week(created)
+    how = hour_of_week(created, holidays)
     counts = np.zeros((n_cat, HOURS_PER_WEEK))
     np.add.at(counts, (category, how), 1.0)
     n_cases = counts.sum(axis=1)

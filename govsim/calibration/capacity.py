@@ -69,22 +69,24 @@ def km_quantiles(durations: np.ndarray, censored: np.ndarray,
 
 
 def working_hours(closed: np.ndarray, min_day_share: float = 0.25, coverage: float = 0.9,
-                  day_exposure: np.ndarray | None = None) -> list[HoursConfig] | None:
+                  day_exposure: np.ndarray | None = None, holidays: Any = ()) -> list[HoursConfig] | None:
     """Weekly working hours read off timestamps of work (``datetime64``: closures, or cases
     found by staff): the days with at least ``min_day_share`` of the busiest day's rate, and
     the shortest daily span of whole hours holding ``coverage`` of those days' events.
     ``day_exposure`` (hours observed of each weekday, Monday first) turns counts into rates;
     a weekday never observed is taken as working if any observed day of its kind (weekday,
     weekend) is. ``None`` (always working) when the span is 20 hours or more, or there are
-    too few events to say."""
+    too few events to say. ``holidays`` (dates) count as Sundays."""
     closed = np.asarray(closed, dtype="datetime64[ns]")
     closed = closed[~np.isnat(closed)]
     if len(closed) < 30:
         return None
     import pandas as pd
 
-    t = pd.DatetimeIndex(closed)
-    dow, hour = t.day_of_week.to_numpy(), t.hour.to_numpy()
+    from govsim.calibration.arrivals import hour_of_week
+
+    how = hour_of_week(pd.DatetimeIndex(closed), holidays)  # a holiday's work counts as a Sunday's
+    dow, hour = how // 24, how % 24
     exposure = np.full(7, 24.0) if day_exposure is None else np.asarray(day_exposure, float)
     seen = exposure > 0
     per_day = np.divide(np.bincount(dow, minlength=7), exposure, out=np.zeros(7), where=seen)

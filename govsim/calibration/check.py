@@ -102,17 +102,19 @@ class FitCheck:
 
 def check_fit(scenario: Any, cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str, *,
               staff_channels: Sequence[str] = (), window: tuple[Any, Any] | None = None, n: int = 10,
-              seed: int = 0, top: int = 5) -> pd.DataFrame:
+              seed: int = 0, top: int = 5, holidays: Sequence[Any] = ()) -> pd.DataFrame:
     """Compare a scenario with a case log: one row per statistic with ``statistic,
     observed, simulated, lower, upper, ok`` (see the module docstring)."""
     return compare_with_log(scenario, cases, columns, staff_channels=staff_channels, window=window,
-                            n=n, seed=seed, top=top).table
+                            n=n, seed=seed, top=top, holidays=holidays).table
 
 
 def compare_with_log(scenario: Any, cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str, *,
                      staff_channels: Sequence[str] = (), window: tuple[Any, Any] | None = None,
-                     n: int = 10, seed: int = 0, top: int = 5) -> FitCheck:
-    """:func:`check_fit` with everything it compared (:class:`FitCheck`)."""
+                     n: int = 10, seed: int = 0, top: int = 5, holidays: Sequence[Any] = ()) -> FitCheck:
+    """:func:`check_fit` with everything it compared (:class:`FitCheck`). ``holidays`` (dates)
+    are compared as Sundays: the simulated weeks have no holidays, so the log's holiday hours
+    are matched with the model's Sundays."""
     from govsim.calibration.caselog import parse_columns, read_case_log
     from govsim.engine import run
     from govsim.experiments.seeds import replication_seed
@@ -132,12 +134,12 @@ def compare_with_log(scenario: Any, cases: str | Path | pd.DataFrame, columns: M
     cat = np.where(known, cat, fallback if fallback else "(not in the scenario)")
     mix_names = names + ([] if fallback or known.all() else ["(not in the scenario)"])
     top_names = [c for c in pd.Series(cat).value_counts().index if c in names][:top]
-    exposure = exposure_by_hour_of_week(*log.window)
+    exposure = exposure_by_hour_of_week(*log.window, holidays)
     exposure_days = float(exposure.sum()) / 24.0
     created = pd.DatetimeIndex(df["created"])
     ok_closure = df["closure_ok"].to_numpy(bool)
     observed = log_statistics(
-        hour_of_week(created), cat, df["staff"].to_numpy(bool),
+        hour_of_week(created, holidays), cat, df["staff"].to_numpy(bool),
         np.where(ok_closure, df["duration_h"].to_numpy(float), np.nan), df["censored"].to_numpy(bool),
         exposure_days, mix_names, top_names)
     # Run past the measured period so that the cases found in it can close (a log records

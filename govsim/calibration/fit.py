@@ -138,7 +138,8 @@ def calibrate(cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str
               staff_channels: Sequence[str] = (), grids: str | Path | None = None,
               cell: float | str | None = None, areas: bool = False,
               window: tuple[Any, Any] | None = None, name: str | None = None,
-              seed: int = 0, simulate: bool = True, min_cases: int = MIN_CASES) -> Calibration:
+              seed: int = 0, simulate: bool = True, min_cases: int = MIN_CASES,
+              holidays: Sequence[Any] = ()) -> Calibration:
     """Fit a scenario to a case log.
 
     ``columns`` maps roles to the log's columns (``{"created": ..., "closed": ...,
@@ -147,7 +148,8 @@ def calibrate(cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str
     ``cell`` metres (or ``"500m"``) over the cases' points, or the log's own ``areas``;
     by default cells of 1 km when the log has coordinates, else its areas, else one grid.
     ``simulate=False`` skips the simulation-based steps (department capacity, channel
-    correction), e.g. for a quick look.
+    correction), e.g. for a quick look. ``holidays`` (dates) are fitted as Sundays — a
+    holiday Monday would otherwise read as a quiet Monday; the simulated weeks have none.
     """
     from govsim.calibration.caselog import parse_columns, read_case_log
 
@@ -163,7 +165,7 @@ def calibrate(cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str
     if pooled:
         notes.append(f"{_plural(len(pooled), 'category', 'categories')} with fewer than {min_cases} cases pooled into "
                      f"{POOLED!r}: {', '.join(pooled)}")
-    arrivals = fit_arrivals(df["created"], cat_idx, grid, names, len(gridmap.grids), log.window)
+    arrivals = fit_arrivals(df["created"], cat_idx, grid, names, len(gridmap.grids), log.window, holidays)
 
     monday = _monday(log.window[0])
     window_h = (log.window[1] - monday) / pd.Timedelta(hours=1)
@@ -177,11 +179,13 @@ def calibrate(cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str
     for c, cname in enumerate(names):
         in_c = cat_idx == c
         cat_fits.append(_fit_category(cname, in_c, staff, duration, censored, usable, closed, created_h,
-                                      window_h, seed + c, simulate, pooled if cname == POOLED else []))
-    day_exposure = exposure_by_hour_of_week(*log.window).reshape(7, 24).sum(axis=1)
+                                      window_h, seed + c, simulate, pooled if cname == POOLED else [],
+                                      holidays))
+    day_exposure = exposure_by_hour_of_week(*log.window, holidays).reshape(7, 24).sum(axis=1)
     # Staff find cases only while on shift: the span holding 98% of them (closures, below,
     # run past closing time by the length of a session, so departments use 90%).
-    shifts = (working_hours(df.loc[staff, "created"].to_numpy(), coverage=0.98, day_exposure=day_exposure)
+    shifts = (working_hours(df.loc[staff, "created"].to_numpy(), coverage=0.98, day_exposure=day_exposure,
+                            holidays=holidays)
               if staff.any() else None)
     default_name = "calibrated" if isinstance(cases, pd.DataFrame) else (Path(str(source)).stem or "calibrated")
     data = _scenario_document(name or default_name, source, log, gridmap,
@@ -294,7 +298,8 @@ def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 def _fit_category(name: str, in_c: np.ndarray, staff: np.ndarray, duration: np.ndarray,
                   censored: np.ndarray, usable: np.ndarray, closed: np.ndarray, created_h: np.ndarray,
-                  window_h: float, seed: int, simulate: bool, pooled: list[str]) -> CategoryFit:
+                  window_h: float, seed: int, simulate: bool, pooled: list[str],
+                  holidays: Sequence[Any] = ()) -> CategoryFit:
     from govsim.calibration.durations import fit_duration
 
     n = int(in_c.sum())
@@ -334,7 +339,7 @@ def _fit_category(name: str, in_c: np.ndarray, staff: np.ndarray, duration: np.n
                 "service time of an always-open department with ample staff"
                 if simulate else "capacity not fitted (simulate=False)")
     else:
-        hours = working_hours(closed[to_dept & ~censored])
+        hours = working_hours(closed[to_dept & ~censored], holidays=holidays)
         department = fit_department(created_h[to_dept], duration[to_dept], censored[to_dept], hours,
                                     window_h, seed=seed)
         notes_d = []
