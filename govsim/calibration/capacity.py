@@ -221,29 +221,40 @@ def _closure_fast(arrivals: np.ndarray, groups: list[Any], service: LogNormal, s
     started = 0  # jobs started (they start in arrival order)
     submitted = 0
     now = 0.0
-    # The station's constructor: servers on duty now, or their first shift scheduled.
-    if groups and weekly is None:
-        capacity = count
-    elif groups:
-        s, e = weekly.window(now)
+
+    def duty() -> None:
+        """The station's ``_schedule_duty``: on duty now (until the end of the window), or
+        from the start of the next one."""
+        nonlocal capacity, eid
+        s, e = weekly.window(now)  # type: ignore[union-attr]
         if s <= now:
             capacity += count
             push(heap, (now + (e - now), eid, _OFF, 0, 0.0))
         else:
             push(heap, (now + (s - now), eid, _ON, 0, e))
         eid += 1
+
+    def serve() -> None:
+        """The station's ``_serve``: start sessions while a server is free and a job waits."""
+        nonlocal busy, started, eid
+        while busy < capacity and started < submitted:
+            busy += 1
+            push(heap, (now + draw(), eid, _FINISH, started, arrived[started]))
+            started += 1
+            eid += 1
+
+    # The station's constructor: servers on duty now, or their first shift scheduled.
+    if groups and weekly is None:
+        capacity = count
+    elif groups:
+        duty()
     # The feeder's first step (SimPy's Initialize: urgent, at time 0, before anything else).
     nxt = 0
     while nxt < n and not t_arr[nxt] > now:
         arrived[nxt] = now
         nxt += 1
     submitted = nxt
-    while busy < capacity and started < submitted:
-        j = started
-        started += 1
-        busy += 1
-        push(heap, (now + draw(), eid, _FINISH, j, arrived[j]))
-        eid += 1
+    serve()
     inf = math.inf
     if nxt < n:
         a_time, a_eid = now + (t_arr[nxt] - now), eid
@@ -263,13 +274,7 @@ def _closure_fast(arrivals: np.ndarray, groups: list[Any], service: LogNormal, s
                 done[ev[3]] = now - ev[4]
             elif kind == _OFF:
                 capacity -= count
-                s, e = weekly.window(now)  # type: ignore[union-attr]
-                if s <= now:
-                    capacity += count
-                    push(heap, (now + (e - now), eid, _OFF, 0, 0.0))
-                else:
-                    push(heap, (now + (s - now), eid, _ON, 0, e))
-                eid += 1
+                duty()
             else:  # _ON
                 capacity += count
                 push(heap, (now + (ev[4] - now), eid, _OFF, 0, 0.0))
@@ -284,12 +289,7 @@ def _closure_fast(arrivals: np.ndarray, groups: list[Any], service: LogNormal, s
                 arrived[nxt] = now
                 nxt += 1
             submitted = nxt
-            while busy < capacity and started < submitted:
-                j = started
-                started += 1
-                busy += 1
-                push(heap, (now + draw(), eid, _FINISH, j, arrived[j]))
-                eid += 1
+            serve()
             # The feeder sleeps until the next arrival (scheduled after the sessions it started).
             if nxt < n:
                 a_time, a_eid = now + (t_arr[nxt] - now), eid
@@ -297,12 +297,7 @@ def _closure_fast(arrivals: np.ndarray, groups: list[Any], service: LogNormal, s
             else:
                 a_time = inf
             continue
-        while busy < capacity and started < submitted:
-            j = started
-            started += 1
-            busy += 1
-            push(heap, (now + draw(), eid, _FINISH, j, arrived[j]))
-            eid += 1
+        serve()
     return done
 
 
