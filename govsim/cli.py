@@ -296,13 +296,25 @@ def _staff(text: str | None) -> list[str]:  # a comma-separated list (staff chan
     return [p.strip() for p in (text or "").split(",") if p.strip()]
 
 
+def _report_dir(path: str | None) -> None:
+    """Refuse a report destination that is a file before any work is done."""
+    if path is not None and Path(path).exists() and not Path(path).is_dir():
+        from govsim.calibration import CalibrationError
+
+        raise CalibrationError(f"--report {path}: is a file; give a folder for the report")
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from govsim.calibration import calibrate
+    from govsim.calibration.writer import check_destination
+
+    check_destination(args.out)  # before the work, not after
+    _report_dir(args.report)
 
     cal = calibrate(args.cases, args.columns, staff_channels=_staff(args.staff_channels),
                     grids=args.grids, cell=args.cell, areas=args.areas, window=_window(args.window),
                     name=args.name, seed=args.seed or 0, simulate=not args.no_simulation,
-                    holidays=_staff(args.holidays))
+                    holidays=_staff(args.holidays), tz=args.tz)
     out = cal.to_yaml(args.out)
     table = cal.table()
     cols = ["category", "cases", "rate_per_day", "staff_share", "report_prob", "patrol_handles",
@@ -334,6 +346,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_check_fit(args: argparse.Namespace) -> int:
     from govsim.calibration.check import compare_with_log
+
+    _report_dir(args.report)
 
     check = compare_with_log(args.scenario, args.cases, args.columns, staff_channels=_staff(args.staff_channels),
                              window=_window(args.window), n=args.replications, seed=args.seed or 0,
@@ -459,6 +473,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--staff-channels", metavar="A,B",
                        help="channel values meaning 'found by staff' (patrol), e.g. 'Driver Self Report'")
         p.add_argument("--window", metavar="START,END", help="use only cases created in this window")
+        p.add_argument("--tz", metavar="ZONE",
+                       help="convert time-zone-aware timestamps to this zone, e.g. Asia/Shanghai")
         p.add_argument("--holidays", metavar="DATE,DATE",
                        help="dates fitted and compared as Sundays, e.g. 2018-01-01 (the simulated weeks have none)")
         p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")

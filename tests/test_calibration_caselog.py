@@ -281,7 +281,10 @@ def one_time(value: str, **kw: object) -> pd.Timestamp:
     ("04/12/2018 11:11:26 AM", "2018-04-12 11:11:26"),
     ("04/12/2018 11:11:26 PM", "2018-04-12 23:11:26"),
     ("2018/04/12 11:11", "2018-04-12 11:11:00"),
-    ("2018-04-12", "2018-04-12 00:00:00"),
+    ("20180412111126", "2018-04-12 11:11:26"),
+    ("201804121111", "2018-04-12 11:11:00"),
+    ("1523531486", "2018-04-12 11:11:26"),      # Unix epoch seconds (UTC)
+    ("1523531486250", "2018-04-12 11:11:26.250"),  # Unix epoch milliseconds
     ("2018年4月12日 11:11:26", "2018-04-12 11:11:26"),
 ])
 def test_time_formats(value: str, expected: str) -> None:
@@ -293,13 +296,135 @@ def test_time_zones() -> None:
     assert one_time("2017-12-27T13:36:22-05:00", tz="Asia/Shanghai") == pd.Timestamp("2017-12-28 02:36:22")
     df = pd.DataFrame({"c": ["2017-12-27T13:36:22+08:00", "2017-12-27T13:36:22-05:00"], "d": "", "k": "a"})
     cols = {"created": "c", "closed": "d", "category": "k"}
-    log = read_case_log(df, cols)  # wall time as written, the offsets dropped and said so
-    assert (log.cases["created"] == pd.Timestamp("2017-12-27 13:36:22")).all()
-    assert counts(log)["created time-zone offset dropped"] == 2
+    log = read_case_log(df, cols)  # both to the most common offset (a tie: the first), the zone dropped
+    assert list(log.cases["created"]) == [pd.Timestamp("2017-12-27 13:36:22"), pd.Timestamp("2017-12-28 02:36:22")]
+    assert counts(log)["created time-zone offset dropped"] == 1
+    assert counts(log)["created time-zone offset converted"] == 1
     log = read_case_log(df, cols, tz="UTC")
     assert sorted(log.cases["created"]) == [pd.Timestamp("2017-12-27 05:36:22"), pd.Timestamp("2017-12-27 18:36:22")]
     with pytest.raises(CalibrationError, match="Mars/Olympus"):
         read_case_log(df, cols, tz="Mars/Olympus")
+
+
+def test_mixed_offsets_give_right_durations() -> None:
+    # the same instants written +08:00 and Z within a column, and closed in yet another offset
+    created = pd.Series(pd.to_datetime(["2024-03-04 09:00", "2024-03-04 10:00", "2024-03-04 11:00",
+                                        "2024-03-04 12:00"])).dt.tz_localize("+08:00")
+    closed = created + pd.to_timedelta([1, 2, 3, 4], unit="h")
+    df = pd.DataFrame({
+        "c": [created[0].strftime("%Y-%m-%dT%H:%M:%S+08:00"),
+              created[1].tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+              created[2].strftime("%Y-%m-%dT%H:%M:%S+08:00"), created[3].strftime("%Y-%m-%d %H:%M:%S+0800")],
+        "d": [t.tz_convert("-05:00").strftime("%Y-%m-%dT%H:%M:%S-05:00") for t in closed], "k": "a"})
+    cols = {"created": "c", "closed": "d", "category": "k"}
+    log = read_case_log(df, cols)
+    check_accounting(log)
+    assert list(log.cases["created"]) == list(created.dt.tz_localize(None))  # all in +08:00, the most common
+    assert log.cases["duration_h"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    got = counts(log)
+    assert got["created time-zone offset dropped"] == 3 and got["created time-zone offset converted"] == 1
+    assert got["closed time-zone offset converted"] == 4 and got["closed before created"] == 0
+    assert "+08:00" in dict(zip(log.rows["class"], log.rows["note"]))["closed time-zone offset converted"]
+    log = read_case_log(df, cols, tz="Europe/London")
+    assert log.cases["created"].iloc[0] == pd.Timestamp("2024-03-04 01:00")
+    assert log.cases["duration_h"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    # zone-aware columns in different zones (a DataFrame): closed brought to created's zone
+    typed = pd.DataFrame({"c": created.dt.tz_convert("Asia/Shanghai"), "d": closed.dt.tz_convert("UTC"), "k": "a"})
+    log = read_case_log(typed, cols)
+    assert log.cases["created"].iloc[0] == pd.Timestamp("2024-03-04 09:00")
+    assert log.cases["duration_h"].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_epoch_times() -> None:
+    created = pd.Series(pd.date_range("2024-03-04 08:00", periods=6, freq="5h"))
+    closed = created + pd.Timedelta(minutes=90)
+    cols = {"created": "c", "closed": "d", "category": "k"}
+    for unit in ("s", "ms"):
+        df = pd.DataFrame({"c": created.astype(f"datetime64[{unit}]").astype("int64").astype(str),
+                           "d": closed.astype(f"datetime64[{unit}]").astype("int64").astype(str), "k": "a"})
+        log = read_case_log(df, cols)
+        check_accounting(log)
+        assert list(log.cases["created"]) == list(created) and (log.cases["duration_h"] == 1.5).all()
+        assert counts(log)["created epoch times read as UTC"] == 6
+        log = read_case_log(df, cols, tz="Asia/Shanghai")
+        assert log.cases["created"].iloc[0] == pd.Timestamp("2024-03-04 16:00")
+    # not epoch seconds (a digit short): refused, naming the column, not read as 1709-05-27 (%Y%m%d)
+    df = pd.DataFrame({"c": (created.astype("datetime64[s]").astype("int64") // 1000).astype(str), "d": "", "k": "a"})
+    with pytest.raises(CalibrationError, match=r"column 'c' \(created\): no value reads.*9-10 digits"):
+        read_case_log(df, cols)
+    # 9 digits read as epoch seconds: 1975, refused naming the years
+    df = pd.DataFrame({"c": ["170951040", "170961040", "171951040"], "d": "", "k": "a"})
+    with pytest.raises(CalibrationError, match=r"column 'c' \(created\): times in the year 1975 .*epoch seconds"):
+        read_case_log(df, cols)
+    df = pd.DataFrame({"c": ["1899-12-31 08:00"] * 3 + ["2024-01-01 08:00"], "d": "", "k": "a"})
+    with pytest.raises(CalibrationError, match="the year 1899"):
+        read_case_log(df, cols)
+
+
+def test_date_only_log() -> None:
+    rng = np.random.default_rng(3)
+    n = 2000
+    day = pd.Timestamp("2024-03-04") + pd.to_timedelta(rng.integers(0, 7, n), unit="D")
+    lag = rng.integers(0, 3, n)
+    df = pd.DataFrame({"c": day.strftime("%Y-%m-%d"),
+                       "d": (day + pd.to_timedelta(lag, unit="D")).strftime("%Y-%m-%d"),
+                       "k": rng.choice(["a", "b"], n), "id": np.arange(n).astype(str)})
+    df.loc[0, "d"] = (day[0] - pd.Timedelta(days=1)).strftime("%Y-%m-%d")  # closed the day before: stays so
+    cols = {"created": "c", "closed": "d", "category": "k"}
+    log = read_case_log(df, cols)
+    check_accounting(log)
+    got = counts(log)
+    assert len(log.cases) == n and got["exact duplicate row"] == 0  # same day and category: distinct cases
+    assert got["identical rows (date-only times): kept"] > 1000
+    assert got["created has dates only: times spread uniformly within the day; the hour-of-day profile "
+               "is not fitted"] == n
+    assert got["closed has dates only: times spread uniformly within the day"] == n
+    assert log.window == (pd.Timestamp("2024-03-04"), pd.Timestamp("2024-03-11"))  # to the end of the last day
+    c = log.cases
+    assert (c["created"].dt.normalize() == c["created"].dt.floor("D")).all()
+    hours = c["created"].dt.hour.value_counts()
+    assert len(hours) == 24 and hours.max() < 3 * hours.min()  # flat, not every case at 00:00
+    assert (c["created"] == c["created"].dt.floor("s")).all()
+    assert got["closed before created"] == 1 and got["closed at creation (zero length)"] == 0
+    same = c["closed"].dt.normalize() == c["created"].dt.normalize()
+    assert (c.loc[same, "closed"] > c.loc[same, "created"]).all()  # never before created on the same day
+    again = read_case_log(df, cols)  # seeded: the same times every time
+    assert again.cases["created"].equals(c["created"]) and again.cases["closed"].equals(c["closed"])
+    assert any("dates only" in note for note in log.notes)
+    # with an id column, identical rows are true duplicates again
+    dup = pd.concat([df, df.iloc[:5]], ignore_index=True)
+    log = read_case_log(dup, {**cols, "id": "id"})
+    assert counts(log)["exact duplicate row"] == 5 and len(log.cases) == n
+    # created with dates only, closed with times: created drawn before a same-day closing time
+    df2 = pd.DataFrame({"c": ["2024-03-04", "2024-03-04"], "d": ["2024-03-04 00:30:00", "2024-03-06 10:00"],
+                        "k": "a"})
+    c2 = read_case_log(df2, cols).cases.sort_values("closed")
+    assert c2["created"].iloc[0] <= pd.Timestamp("2024-03-04 00:30") and c2["duration_h"].min() >= 0
+    # a given window end is an instant: the last day's cases need the day after as the end
+    assert read_case_log(df, cols, window=("2024-03-04", "2024-03-11")).n_dropped == 0
+    # one time of day anywhere: not a date-only log, nothing drawn
+    df3 = pd.DataFrame({"c": ["2024-03-04", "2024-03-05 00:00:00"], "d": "", "k": "a"})
+    assert list(read_case_log(df3, cols).cases["created"]) == [pd.Timestamp("2024-03-04"), pd.Timestamp("2024-03-05")]
+
+
+def test_control_characters_in_names() -> None:
+    df = pd.DataFrame({"c": "2024-03-04 08:00", "d": "",
+                       "k": ["占道\u2028经营", "cr\rx", "tab\tand  two", "a\x85\x00b", "\x01", "plain  two"],
+                       "ch": ["Phone\n", "Phone", "App\x1f", "App", "App", "App"],
+                       "ar": ["north\u2029", "north", "", "south", "south", "south"]})
+    log = read_case_log(df, {"created": "c", "closed": "d", "category": "k", "channel": "ch", "area": "ar"})
+    check_accounting(log)
+    c = log.cases
+    assert c["category"].tolist() == ["占道 经营", "cr x", "tab and two", "a b", "(missing)", "plain  two"]
+    assert c["channel"].tolist() == ["Phone", "Phone", "App", "App", "App", "App"]
+    assert c["area"].iloc[0] == "north"
+    got = counts(log)
+    assert got["category names with control characters cleaned"] == 5
+    assert got["channel names with control characters cleaned"] == 2
+    assert got["area names with control characters cleaned"] == 1
+    assert got["category missing"] == 1
+    note = dict(zip(log.rows["class"], log.rows["note"]))["category names with control characters cleaned"]
+    assert "'cr\\rx' -> 'cr x'" in note
 
 
 def test_day_month_order() -> None:

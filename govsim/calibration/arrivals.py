@@ -136,6 +136,7 @@ class ArrivalFit:
     prior_space: np.ndarray  # per category: prior strength of the grid shrinkage
     unplaced: np.ndarray  # per category: cases without a grid (spread like the placed ones)
     days_unseen: list[int]  # days of the week the window never saw (pooled factor used)
+    hours_unseen: int = 0  # (kind of day, hour) bins never observed: given the mean of the others
 
     def grid_rate(self) -> np.ndarray:
         """Expected cases per day, category × grid."""
@@ -173,7 +174,7 @@ def fit_arrivals(created: pd.Series, category: np.ndarray, grid: np.ndarray, cat
     np.add.at(counts, (category, how), 1.0)
     n_cases = counts.sum(axis=1)
 
-    weekly, prior_time, unseen = _weekly_profiles(counts, exposure)
+    weekly, prior_time, unseen, hours_unseen = _weekly_profiles(counts, exposure)
     # Rate: N_c = L_c Σ_w weekly_c(w) e(w)  ⇒  L_c per hour; per day × 24.
     eff = (weekly * exposure).sum(axis=1)
     level = np.divide(n_cases, eff, out=np.zeros(n_cat), where=eff > 0)
@@ -187,11 +188,11 @@ def fit_arrivals(created: pd.Series, category: np.ndarray, grid: np.ndarray, cat
         categories=list(categories), n_cases=n_cases.astype(np.int64), exposure_h=exposure_h,
         rate_per_day=level * 24.0, rate_ci=np.column_stack([lo * scale, hi * scale]),
         weekly=weekly, grid_share=grid_share, prior_time=prior_time, prior_space=prior_space,
-        unplaced=unplaced, days_unseen=unseen,
+        unplaced=unplaced, days_unseen=unseen, hours_unseen=hours_unseen,
     )
 
 
-def _weekly_profiles(counts: np.ndarray, exposure: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def _weekly_profiles(counts: np.ndarray, exposure: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], int]:
     n_cat = counts.shape[0]
     by_day = counts.reshape(n_cat, 7, 24)
     exp_day = exposure.reshape(7, 24)
@@ -209,12 +210,18 @@ def _weekly_profiles(counts: np.ndarray, exposure: np.ndarray) -> tuple[np.ndarr
     # Pooled hour-of-day profiles for weekdays and weekends.
     kinds = np.array([1 if d in WEEKEND else 0 for d in range(7)])
     pooled_hod = np.ones((2, 24))
+    hours_unseen = 0
     for k in (0, 1):
         days = np.flatnonzero((kinds == k) & seen)
         if len(days):
             n = by_day[:, days, :].sum(axis=(0, 1))
             e = (exp_day[days] * pooled_day[days, None]).sum(axis=0)
             pooled_hod[k] = np.divide(n, e, out=np.zeros(24), where=e > 0)
+            # An hour of the day this kind of day was never observed at: the mean of those seen
+            # (a flat guess, noted), not a rate of 0.
+            if (e <= 0).any() and (e > 0).any():
+                hours_unseen += int((e <= 0).sum())
+                pooled_hod[k][e <= 0] = pooled_hod[k][e > 0].mean()
     if not (kinds[seen] == 1).any():
         pooled_hod[1] = pooled_hod[0]
     if not (kinds[seen] == 0).any():
@@ -247,7 +254,7 @@ def _weekly_profiles(counts: np.ndarray, exposure: np.ndarray) -> tuple[np.ndarr
         profile = (pooled_day * theta_day)[:, None] * pooled_hod[kinds] * hod[kinds]
         weekly[c] = profile.ravel() / profile.mean()
         prior[c] = a
-    return weekly, prior, unseen
+    return weekly, prior, unseen, hours_unseen
 
 
 def _fill_unseen(day: np.ndarray, seen: np.ndarray) -> np.ndarray:

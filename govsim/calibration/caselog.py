@@ -22,7 +22,9 @@ input: every row read is in exactly one of them, so their counts sum to
 ``n_read`` and the ``'kept'`` counts sum to ``len(cases)``. The dropped classes,
 in the order they are applied:
 
-* ``exact duplicate row`` — every mapped column equal to an earlier row's;
+* ``exact duplicate row`` — every mapped column equal to an earlier row's (not when
+  ``created`` has dates only and no id is mapped: then two cases of one day look alike,
+  so such rows are kept and flagged ``identical rows (date-only times): kept``);
 * ``created missing`` — empty creation time;
 * ``created unparseable`` — a creation time that reads as no time;
 * ``duplicate id`` — an id (when mapped) already seen with different content; the first is kept;
@@ -40,9 +42,17 @@ Rows of kind ``'flag'`` count properties of kept rows and may overlap:
 ``coordinates missing``, ``coordinates not numeric``, ``coordinates out of range``,
 ``coordinates (0, 0)``, ``placeholder coordinates (LAT, LON)`` (found from the
 data, see :func:`read_case_log`), ``category missing``, ``channel missing``,
-``no channel column``, ``area missing``, ``<role> day/month order ambiguous``,
-``<role> time-zone offset dropped`` / ``converted``. Row numbers in notes are
-1-based data rows (the header is not counted).
+``no channel column``, ``area missing``, ``<role> names with control characters cleaned``
+(category, channel, area), ``<role> day/month order ambiguous``,
+``<role> time-zone offset dropped`` / ``converted`` / ``missing``, ``<role> epoch times
+read as UTC`` / ``converted``, ``created has dates only: ...`` / ``closed has dates only:
+...``, ``identical rows (date-only times): kept``. Row numbers in notes are 1-based
+data rows (the header is not counted).
+
+Times (see :func:`read_case_log`): one zone for both columns (``tz``, else the created
+column's own), Unix epoch numbers read as UTC, and a time of day drawn (seeded,
+:data:`SPREAD_SEED`) for a column with dates only, so the window of a date-only log
+runs to the end of its last day.
 
 Every problem with the input itself (a missing file, an unknown column, a
 misspelt staff channel...) raises one :class:`CalibrationError` listing all of them.
@@ -63,7 +73,7 @@ import pandas as pd
 
 from govsim.calibration.errors import CalibrationError
 
-__all__ = ["ROLES", "REQUIRED", "CaseLog", "parse_columns", "read_case_log"]
+__all__ = ["ROLES", "REQUIRED", "SPREAD_SEED", "CaseLog", "parse_columns", "read_case_log"]
 
 ROLES: tuple[str, ...] = ("created", "closed", "category", "channel", "lat", "lon", "area", "status", "id")
 """Column roles a case log can map: 立案时间 created, 结案时间 closed, 事件类型 category,
@@ -94,7 +104,7 @@ _FORMATS: tuple[tuple[str, str], ...] = (
     ("%Y-%m-%d %H:%M", "ymd"), ("%Y-%m-%dT%H:%M", "ymd"), ("%Y-%m-%d", "ymd"),
     ("ISO8601", "ymd"),
     ("%Y/%m/%d %H:%M:%S", "ymd"), ("%Y/%m/%d %H:%M", "ymd"), ("%Y/%m/%d", "ymd"),
-    ("%Y%m%d%H%M%S", "ymd"), ("%Y%m%d", "ymd"),
+    ("%Y%m%d%H%M%S", "ymd"), ("%Y%m%d%H%M", "ymd"), ("%Y%m%d", "ymd"),
     ("%Y年%m月%d日 %H:%M:%S", "ymd"), ("%Y年%m月%d日 %H:%M", "ymd"), ("%Y年%m月%d日", "ymd"),
     ("%m/%d/%Y %I:%M:%S %p", "mdy"), ("%m/%d/%Y %I:%M %p", "mdy"), ("%m/%d/%Y %H:%M:%S", "mdy"),
     ("%m/%d/%Y %H:%M", "mdy"), ("%m/%d/%Y", "mdy"), ("%m/%d/%y %H:%M", "mdy"), ("%m/%d/%y", "mdy"),
@@ -107,6 +117,22 @@ _SAMPLE = 2000
 # A time followed by a UTC offset or Z: group 1 is the wall time, group 2 the offset.
 _TZ_SUFFIX = re.compile(r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp][Mm])?)\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$")
 _DM_LEAD = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}"
+# Unix epoch times: 9-10 digits are seconds (1973-2286), 12-13 milliseconds.
+_EPOCH_S = r"\d{9,10}(?:\.\d+)?"
+_EPOCH_MS = r"\d{12,13}"
+# Times mostly outside these years are a misread format: one clear error.
+_YEAR_LO, _YEAR_HI = pd.Timestamp("1990-01-01"), pd.Timestamp("2101-01-01")
+# All-digit formats and the width of their values.
+_COMPACT = {"%Y%m%d%H%M%S": 14, "%Y%m%d%H%M": 12, "%Y%m%d": 8}
+_DAY_NS = 86_400 * 10**9
+_NAT = np.iinfo(np.int64).min
+# Control characters replaced by a space in category, channel and area names: C0, DEL, C1, U+2028/9.
+_CONTROL = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"
+
+SPREAD_SEED = 12345
+"""Seed of the :class:`numpy.random.Generator` that draws a time of day for date-only logs
+(``np.random.default_rng(np.random.SeedSequence(SPREAD_SEED).spawn(2))``: created, closed),
+so reading the same file twice gives the same times."""
 
 # Placeholder coordinates: one exact point holding at least this share and count of
 # the located rows, and far from the rest or integer-valued.
@@ -153,7 +179,8 @@ class CaseLog:
     * ``closure_ok``: bool, usable for closure fitting (``duration_h >= 0`` known, or censored).
 
     ``window`` is the true observation window ``[start, end]``: the first and last
-    creation times unless given, so a log that ends mid-day is not read as whole days.
+    creation times unless given, so a log that ends mid-day is not read as whole days;
+    when ``created`` has dates only, the first day's midnight and the end of the last day.
     ``rows`` accounts for every input row (see the module docstring), ``notes`` says
     how the times were read (format per column, day/month choice, time zones).
     """
@@ -419,9 +446,28 @@ def _load(source: str | Path | pd.DataFrame, columns: Mapping[str, str],
 # values
 
 
-def _text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Stripped text and a mask of empty / null-like cells."""
-    t = s.astype(str).str.strip()
+def _text(s: pd.Series, role: str | None = None, col: str | None = None,
+          flags: list[tuple[str, np.ndarray, str, str]] | None = None) -> tuple[pd.Series, np.ndarray]:
+    """Stripped text and a mask of empty / null-like cells.
+
+    With ``role`` (category, channel, area), control characters (C0, DEL, C1, U+2028,
+    U+2029) are replaced by a space, runs of spaces in those values collapsed, and the
+    rows counted in ``flags`` as ``'<role> names with control characters cleaned'``.
+    """
+    t = s.astype(str)
+    if role is not None and flags is not None:
+        dirty = t.str.contains(_CONTROL, regex=True).to_numpy(dtype=bool, na_value=False)
+        if dirty.any():
+            before = t[dirty]
+            after = before.str.replace(_CONTROL, " ", regex=True).str.replace(" {2,}", " ", regex=True)
+            t = t.copy()
+            t[dirty] = after
+            pairs = pd.DataFrame({"a": before.to_numpy(), "b": after.str.strip().to_numpy()}).drop_duplicates("a")
+            eg = ", ".join(f"{a!r} -> {b!r}" for a, b in pairs.head(3).itertuples(index=False, name=None))
+            flags.append((f"{role} names with control characters cleaned", dirty, "kept, cleaned",
+                          f"column {col!r}: control characters (line breaks, tabs, U+2028 ...) replaced by a "
+                          f"space, e.g. {eg}" + (f" ({len(pairs):,} names in all)" if len(pairs) > 3 else "")))
+    t = t.str.strip()
     empty = t.isna().to_numpy() | t.isin(_NULLS).to_numpy()
     return t.where(~empty, ""), empty
 
@@ -438,6 +484,9 @@ def _swap_dm(fmt: str) -> str:
 
 
 def _try(values: pd.Series, fmt: str) -> pd.Series:
+    width = _COMPACT.get(fmt)
+    if width:  # strptime takes '201804121111' for %Y%m%d%H%M%S (11:01:01): only values of the full width
+        values = values.where(values.str.len() == width)
     try:
         out = pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
     except (ValueError, TypeError, OverflowError):
@@ -445,51 +494,93 @@ def _try(values: pd.Series, fmt: str) -> pd.Series:
     return out
 
 
-def _parse_times(raw: pd.Series, role: str, col: str, tz: str | None, dayfirst: bool | None,
-                 flags: list[tuple[str, np.ndarray, str, str]], notes: list[str]
-                 ) -> tuple[pd.Series, np.ndarray, np.ndarray, pd.Series]:
-    """Parse a time column. Returns (naive datetime64[ns] times, empty mask, unparseable mask, text)."""
+@dataclass
+class _Times:
+    """A parsed time column before zones are reconciled and dates-only spread."""
+
+    ns: np.ndarray            # int64 ns of the wall time as written (NaT where empty or unreadable)
+    empty: np.ndarray         # bool
+    bad: np.ndarray           # bool: not empty but not readable
+    text: pd.Series           # the text read (for examples in notes)
+    role: str
+    where: str
+    offsets: np.ndarray | None = None  # float minutes east of UTC per value, NaN where none written
+    zone: Any = None          # the zone of a typed zone-aware column
+    epoch: str = ""           # 'seconds' / 'milliseconds' when read as Unix epoch times (UTC)
+    date_only: bool = False   # every value a date without time of day
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.ns != _NAT
+
+
+def _ns(values: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """Naive datetime values as int64 nanoseconds (NaT -> _NAT)."""
+    return np.asarray(values, dtype="datetime64[ns]").view(np.int64).copy()
+
+
+def _parse_times(raw: pd.Series, role: str, col: str, dayfirst: bool | None,
+                 flags: list[tuple[str, np.ndarray, str, str]], notes: list[str]) -> _Times:
+    """Parse a time column to wall times as written, with the UTC offsets found (zones: :func:`_reconcile_zones`)."""
     where = f"column {col!r} ({role})"
     n = len(raw)
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):  # typed input (Parquet, DataFrame)
-        ts = raw
+        ts = raw.reset_index(drop=True)
+        offsets = zone = None
         if isinstance(ts.dtype, pd.DatetimeTZDtype):
-            if tz:
-                ts = ts.dt.tz_convert(tz)
-                notes.append(f"{where}: time-zone-aware values converted to {tz}")
-            else:
-                notes.append(f"{where}: time-zone-aware values ({ts.dt.tz}); wall time kept, zone dropped")
-            ts = ts.dt.tz_localize(None)
-        ts = ts.astype("datetime64[ns]").reset_index(drop=True)
-        empty = ts.isna().to_numpy()
-        return ts, empty, np.zeros(n, bool), ts.astype(str)
+            zone = ts.dt.tz
+            wall = ts.dt.tz_localize(None)
+            utc = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+            offsets = ((_ns(wall) - _ns(utc)) / 6e10).astype(np.float64)  # a fresh array
+            offsets[_ns(wall) == _NAT] = np.nan
+            ts = wall
+        ns = _ns(ts)
+        t = _Times(ns=ns, empty=ns == _NAT, bad=np.zeros(n, bool), text=ts.astype(str), role=role, where=where,
+                   offsets=offsets, zone=zone)
+        _check_years(t)
+        return t
 
     text, empty = _text(raw)
     filled = np.flatnonzero(~empty)
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     if not len(filled):
-        return out, empty, np.zeros(n, bool), text
+        return _Times(ns=np.full(n, _NAT, np.int64), empty=empty, bad=np.zeros(n, bool), text=text,
+                      role=role, where=where)
     pick = np.unique(np.linspace(0, len(filled) - 1, min(_SAMPLE, len(filled))).astype(np.int64))
     sample = text.iloc[filled[pick]]
 
-    # Time-zone offsets: keep the wall time as written; convert with the offset if tz is given.
-    offsets: pd.Series | None = None
+    # Unix epoch times: all digits, 9-10 of them (seconds) or 12-13 (milliseconds); before %Y%m%d...
+    sec = sample.str.fullmatch(_EPOCH_S).to_numpy(dtype=bool, na_value=False)
+    ms = sample.str.fullmatch(_EPOCH_MS).to_numpy(dtype=bool, na_value=False)
+    unit = ""
+    if sec.mean() >= 0.9:
+        unit, pattern = "s", _EPOCH_S
+    elif ms.mean() >= 0.9:
+        as_ms = pd.to_datetime(pd.to_numeric(sample[ms], errors="coerce"), unit="ms", errors="coerce")
+        if ((as_ms >= _YEAR_LO) & (as_ms < _YEAR_HI)).mean() > 0.5:  # else e.g. %Y%m%d%H%M
+            unit, pattern = "ms", _EPOCH_MS
+    if unit:
+        match = text.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False) & ~empty
+        num = pd.to_numeric(text.where(match, None), errors="coerce")
+        parsed = pd.to_datetime(num, unit=unit, errors="coerce")
+        ns = _ns(parsed)
+        bad = (ns == _NAT) & ~empty
+        word = "seconds" if unit == "s" else "milliseconds"
+        notes.append(f"{where}: Unix epoch {word} (UTC)")
+        offsets = np.where(ns == _NAT, np.nan, 0.0)
+        t = _Times(ns=ns, empty=empty, bad=bad, text=text, role=role, where=where, offsets=offsets, epoch=word)
+        _check_years(t)
+        return t
+
+    # Time-zone offsets: read the wall time as written, keep the offsets (reconciled later).
+    offsets: np.ndarray | None = None
     if sample.str.match(_TZ_SUFFIX).any():
         parts = text.str.extract(_TZ_SUFFIX)
         has = parts[0].notna().to_numpy()
-        offsets = parts[1]
         text = text.where(~has, parts[0])
         sample = text.iloc[filled[pick]]
-        uniq = offsets[has].unique()
+        uniq = parts[1][has].unique()
         minutes = {u: _offset_minutes(u) for u in uniq}
-        offsets = offsets.map(minutes)
-        if tz:
-            flags.append((f"{role} time-zone offset converted", has,
-                          "kept", f"{where}: converted from the offset written to {tz}"))
-        else:
-            flags.append((f"{role} time-zone offset dropped", has, "kept",
-                          f"{where}: offsets {_list(list(uniq), 5)} dropped, wall time as written kept "
-                          "(pass tz= to convert to one zone)"))
+        offsets = parts[1].map(minutes).to_numpy(dtype=np.float64, na_value=np.nan).copy()
 
     cands = [(f, o) for f, o in _FORMATS
              if dayfirst is None or o == "ymd" or o == ("dmy" if dayfirst else "mdy")]
@@ -502,8 +593,11 @@ def _parse_times(raw: pd.Series, role: str, col: str, tz: str | None, dayfirst: 
             fmt, order, best_n = "mixed", "ymd", mixed_n
             notes.append(f"{where}: no single known format fits; parsed value by value (format='mixed', slow)")
     if best_n == 0:
+        digits = bool(sample.str.fullmatch(r"\d+(?:\.\d+)?").all())
+        hint = ("; all digits, but Unix epoch times have 9-10 digits (seconds) or 12-13 (milliseconds), "
+                "dates 8 (YYYYMMDD)" if digits else "")
         raise CalibrationError(f"{where}: no value reads as a date or time, "
-                               f"{_examples(text, ~empty)}; is the column mapped right?")
+                               f"{_examples(text, ~empty)}{hint}; is the column mapped right?")
 
     if order in ("mdy", "dmy") and dayfirst is None:
         other = _swap_dm(fmt)
@@ -527,6 +621,7 @@ def _parse_times(raw: pd.Series, role: str, col: str, tz: str | None, dayfirst: 
     notes.append(f"{where}: format {fmt}")
 
     parsed = _try(text, fmt)
+    used = [fmt]
     bad = parsed.isna().to_numpy() & ~empty
     if bad.any():  # a few values in another format: try the others that read part of the sample
         for score, i in sorted(scores, key=lambda si: (-si[0], si[1])):
@@ -539,18 +634,184 @@ def _parse_times(raw: pd.Series, role: str, col: str, tz: str | None, dayfirst: 
             if ok.any():
                 parsed.iloc[idx[ok]] = more.iloc[ok]
                 bad[idx[ok]] = False
+                used.append(f)
                 notes.append(f"{where}: {int(ok.sum()):,} values read with format {f}")
             if not bad.any():
                 break
-    if offsets is not None and tz:
-        delta = pd.to_timedelta(offsets.fillna(np.nan), unit="m")
-        utc = parsed.dt.tz_localize(None) - delta.fillna(pd.Timedelta(0))
-        has = offsets.notna().to_numpy()
-        local = utc.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
-        parsed = parsed.dt.tz_localize(None).where(~has, local)
-    else:
-        parsed = parsed.dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]"), empty, bad, text
+    ns = _ns(parsed.dt.tz_localize(None))
+    if offsets is not None:
+        offsets[ns == _NAT] = np.nan
+    t = _Times(ns=ns, empty=empty, bad=bad, text=text, role=role, where=where, offsets=offsets)
+    _check_years(t)
+    ok = t.ok
+    if offsets is None and ok.any() and not (ns[ok] % _DAY_NS).any():  # every value at midnight
+        clock = [f for f in used if f in ("ISO8601", "mixed")]
+        t.date_only = (all("%H" not in f and "%I" not in f for f in used if f not in clock)
+                       and not (clock and text[ok].str.contains(r"\d:\d", regex=True).any()))
+    return t
+
+
+def _check_years(t: _Times) -> None:
+    """Most values outside 1990-2100: a misread format (epoch numbers read as %Y%m%d...), one clear error."""
+    ok = t.ok
+    n_ok = int(ok.sum())
+    if not n_ok:
+        return
+    odd = ok & ((t.ns < _YEAR_LO.value) | (t.ns >= _YEAR_HI.value))
+    if odd.sum() * 2 <= n_ok:
+        return
+    years = pd.DatetimeIndex(t.ns[odd].view("datetime64[ns]")).year
+    lo, hi = int(years.min()), int(years.max())
+    span = f"the year {lo}" if lo == hi else f"the years {lo}\u2013{hi}"
+    digits = bool(t.text[ok].head(200).str.fullmatch(r"\d+(?:\.\d+)?").all())
+    hint = (f"read as Unix epoch {t.epoch}; is the column mapped right?" if t.epoch
+            else "epoch seconds? they have 9-10 digits, milliseconds 12-13" if digits
+            else "is the column mapped right?")
+    raise CalibrationError(f"{t.where}: times in {span} ({int(odd.sum()):,} of the {n_ok:,} values read, "
+                           f"outside {_YEAR_LO.year}-{_YEAR_HI.year - 1}); not a date format govsim recognises "
+                           f"({hint}), {_examples(t.text, odd)}")
+
+
+def _fmt_offset(minutes: float) -> str:
+    if minutes == 0:
+        return "+00:00 (UTC)"
+    sign = "-" if minutes < 0 else "+"
+    m = int(round(abs(minutes)))
+    return f"{sign}{m // 60:02d}:{m % 60:02d}"
+
+
+def _most_common(off: np.ndarray) -> float:
+    """The most common offset; ties go to the one met first."""
+    has = ~np.isnan(off)
+    uniq, first, count = np.unique(off[has], return_index=True, return_counts=True)
+    return float(uniq[np.lexsort((first, -count))[0]])
+
+
+def _reconcile_zones(cols: Sequence[_Times], tz: str | None,
+                     flags: list[tuple[str, np.ndarray, str, str]], notes: list[str]) -> None:
+    """Bring the time columns to one zone, in place: ``tz`` when given, else created's (or closed's) own.
+
+    Values written with an offset (or zone-aware, or epoch = UTC) are instants: they are
+    converted to ``tz``; without ``tz``, to the zone of a zone-aware created column or to
+    the created column's most common offset (a fixed offset; closed's own when created has
+    none), and the zone dropped. Values without an offset are taken as wall time there.
+    """
+    target: Any = tz
+    source = "the tz given"
+    if target is None:
+        for t in cols:
+            if t.zone is not None:
+                target, source = t.zone, f"the zone of the {t.role} column"
+                break
+            if t.offsets is not None and (~np.isnan(t.offsets)).any():
+                target = _most_common(t.offsets)
+                one = len(np.unique(t.offsets[~np.isnan(t.offsets)])) == 1
+                source = ("the epoch times' UTC" if t.epoch
+                          else f"the {t.role} column's {'offset' if one else 'most common offset'}")
+                break
+    if target is None:
+        return
+    converted = False
+    for t in cols:
+        if t.offsets is None:
+            continue
+        off = t.offsets
+        has = ~np.isnan(off)
+        if not has.any():
+            continue
+        utc = t.ns[has] - np.round(off[has] * 6e10).astype(np.int64)
+        if isinstance(target, float):
+            local = utc + np.int64(round(target * 6e10))
+            same = has & (off == target)
+            moved = has & (off != target)
+            goal = _fmt_offset(target)
+        else:
+            local = _ns(pd.DatetimeIndex(utc.view("datetime64[ns]")).tz_localize("UTC")
+                        .tz_convert(target).tz_localize(None))
+            same = has if (not tz and t.zone is not None and str(t.zone) == str(target)) else np.zeros_like(has)
+            moved = has & ~same
+            goal = str(target)
+        changed = t.ns.copy()
+        changed[has] = local
+        t.ns = changed
+        converted |= bool(moved.any())
+        if t.zone is not None:
+            notes.append(f"{t.where}: time-zone-aware values ({t.zone}) converted to {goal}" if moved.any() else
+                         f"{t.where}: time-zone-aware values ({t.zone}); wall time kept, zone dropped")
+        if t.epoch:
+            if same.any():
+                flags.append((f"{t.role} epoch times read as UTC", same, "kept, UTC wall time",
+                              f"{t.where}: Unix epoch {t.epoch} read as UTC wall time; pass tz= (an IANA zone) "
+                              "for local time, or the hour-of-day profile is UTC's"))
+            if moved.any():
+                flags.append((f"{t.role} epoch times converted", moved, "kept",
+                              f"{t.where}: Unix epoch {t.epoch} (UTC) converted to {goal} ({source})"))
+        elif t.zone is None:
+            if same.any():
+                flags.append((f"{t.role} time-zone offset dropped", same, "kept",
+                              f"{t.where}: offset {goal} ({source}) dropped, wall time as written kept "
+                              "(pass tz= to convert to an IANA zone)"))
+            if moved.any():
+                vals, cnt = np.unique(off[moved], return_counts=True)
+                written = ", ".join(f"{_fmt_offset(v)} {c:,}" for v, c in zip(vals, cnt))
+                dst = ("" if tz else "; if the offsets are one zone's winter and summer time, pass tz= (an IANA "
+                       "zone) to keep local wall time")
+                flags.append((f"{t.role} time-zone offset converted", moved, "kept",
+                              f"{t.where}: times written with offsets {written} converted to {goal} "
+                              f"({source}) and the zone dropped, so durations are right{dst}"))
+        naive = ~has & t.ok
+        if naive.any():
+            flags.append((f"{t.role} time-zone offset missing", naive, "kept, wall time as written",
+                          f"{t.where}: no offset written, taken as wall time in {goal}"))
+    if converted and not tz and isinstance(target, float):
+        notes.append(f"times with different UTC offsets converted to {_fmt_offset(target)} ({source})")
+
+
+def _spread_dates(created: _Times, closed: _Times, flags: list[tuple[str, np.ndarray, str, str]],
+                  notes: list[str]) -> None:
+    """Draw a time of day for date-only values, in place (seeded: :data:`SPREAD_SEED`).
+
+    A date-only creation time is drawn uniformly within its day, before the closing time
+    when that is known and on the same day. A date-only closing time is drawn uniformly
+    within its day but never before the creation time (on the creation day: uniformly
+    between the creation time and the end of the day), so no zero-length or negative
+    duration is made up; a closing day before the creation day stays negative.
+    """
+    if not (created.date_only or closed.date_only):
+        return
+    g_created, g_closed = (np.random.default_rng(s) for s in np.random.SeedSequence(SPREAD_SEED).spawn(2))
+    day = np.int64(_DAY_NS)
+    if created.date_only:
+        ok = created.ok
+        lo = created.ns
+        hi = lo + day
+        if not closed.date_only:
+            same = ok & closed.ok & (closed.ns >= lo) & (closed.ns < hi)
+            hi = np.where(same, closed.ns, hi)
+        u = g_created.random(len(lo))  # whole seconds
+        created.ns = np.where(ok, lo + np.floor(u * (hi - lo) / 1e9).astype(np.int64) * 10**9, _NAT)
+        flags.append(("created has dates only: times spread uniformly within the day; "
+                      "the hour-of-day profile is not fitted", ok, "kept, time of day drawn",
+                      f"{created.where}: no time of day in any value; each case's creation time drawn uniformly "
+                      f"within its day (before its closing time on the same day; seeded, {SPREAD_SEED}), and "
+                      "the window ends at the end of the last day"))
+        notes.append(f"{created.where}: dates only; creation times spread uniformly within the day "
+                     f"(seed {SPREAD_SEED}), the hour-of-day profile is not fitted")
+    if closed.date_only:
+        ok = closed.ok
+        lo = closed.ns
+        hi = lo + day
+        after = ok & created.ok & (created.ns > lo) & (created.ns < hi)
+        lo = np.where(after, created.ns, lo)
+        u = g_closed.random(len(lo))  # whole seconds
+        closed.ns = np.where(ok, lo + np.floor(u * (hi - lo) / 1e9).astype(np.int64) * 10**9, _NAT)
+        flags.append(("closed has dates only: times spread uniformly within the day", ok,
+                      "kept, time of day drawn",
+                      f"{closed.where}: no time of day in any value; each closing time drawn uniformly within its "
+                      "day, never before the creation time (on the creation day: between it and the end of the "
+                      f"day; seeded, {SPREAD_SEED}), so durations are right on average, not case by case"))
+        notes.append(f"{closed.where}: dates only; closing times spread uniformly within the day, never before "
+                     "the creation time")
 
 
 def _offset_minutes(s: Any) -> float:
@@ -647,14 +908,21 @@ def read_case_log(source: str | Path | pd.DataFrame, columns: Mapping[str, str],
     window
         ``(start, end)`` of the observation; rows created outside are dropped and counted.
         ``None`` on a side (or no window) means the log's own first / last creation time.
-        Bounds are instants: ``'2018-01-03'`` means midnight at its start.
+        Bounds are instants: ``'2018-01-03'`` means midnight at its start (so for a log with
+        dates only, the day after the last day kept is the end).
     cancelled
         Status values (case-insensitive, whole value) meaning the case was cancelled: kept
         for arrivals, not for closure. Used only when a status column is mapped.
     tz
-        IANA zone. Times written with a UTC offset (or ``Z``) are converted to it; times
-        without one are taken as wall time there. Without ``tz``, offsets are dropped and
-        the wall time as written is kept (a flag in ``rows`` says so).
+        IANA zone. Times written with a UTC offset (or ``Z``, or zone-aware, or Unix epoch
+        numbers, which are UTC) are converted to it; times without one are taken as wall
+        time there. Without ``tz``, both columns are brought to the created column's zone:
+        its most common offset (a fixed offset; ties go to the one met first), or the zone
+        of a zone-aware column, so that ``+08:00`` and ``Z`` rows, or a created column
+        in ``+08:00`` and a closed one in ``Z``, give the right durations; a column whose
+        values all carry that offset keeps its wall time as written. Flags in ``rows``
+        say what was dropped or converted. For a zone with daylight-saving time, give
+        ``tz`` to keep local wall time (a fixed offset shifts the summer hours by one).
     encoding
         Text encoding of a CSV without BOM when not UTF-8 (e.g. ``'gb18030'``).
     dayfirst
@@ -664,9 +932,21 @@ def read_case_log(source: str | Path | pd.DataFrame, columns: Mapping[str, str],
 
     Timestamps are read in the usual formats (ISO with ``T``, fractional seconds, ``Z`` or
     an offset; ``04/12/2018 11:11:26 AM``; ``2018/04/12 11:11``; ``2018年4月12日``; dates
-    alone ...): the format is chosen per column from a sample of up to 2,000 values and
-    the whole column is parsed with it (values in another format that part of the sample
-    also had are read with that one).
+    alone; Unix epoch seconds (9-10 digits) or milliseconds (12-13) ...): the format is
+    chosen per column from a sample of up to 2,000 values and the whole column is parsed
+    with it (values in another format that part of the sample also had are read with that
+    one). A column whose times mostly fall outside 1990-2100 is a misread format: one
+    error naming the column and the years.
+
+    A column with dates only (every value at midnight, no time written) gets a time of
+    day drawn uniformly within each day by a seeded generator (:data:`SPREAD_SEED`), so
+    the hour-of-day profile is flat (not fitted) instead of every case at 00:00; a closing
+    date gets a time within its day but never before the creation time. The window then
+    ends at the end of the last day. Without an id column, identical rows of a date-only
+    log are kept (flagged), not dropped as duplicates.
+
+    Category, channel and area names have control characters (C0, C1, U+2028, U+2029)
+    replaced by a space (flagged).
 
     Coordinates that are missing, not numbers, out of range, (0, 0), or a placeholder are
     set to NaN and flagged, the rows kept. A placeholder is one exact point holding at
@@ -725,15 +1005,22 @@ def _read_case_log(source: str | Path | pd.DataFrame, columns: Mapping[str, str]
     notes: list[str] = []
 
     # -- times
-    created, c_empty, c_bad, c_text = _parse_times(df[col["created"]], "created", col["created"], tz,
-                                                   dayfirst, flag_masks, notes)
-    closed, d_empty, d_bad, d_text = _parse_times(df[col["closed"]], "closed", col["closed"], tz,
-                                                  dayfirst, flag_masks, notes)
+    ct = _parse_times(df[col["created"]], "created", col["created"], dayfirst, flag_masks, notes)
+    dt = _parse_times(df[col["closed"]], "closed", col["closed"], dayfirst, flag_masks, notes)
+    _reconcile_zones((ct, dt), tz, flag_masks, notes)
+    date_only = ct.date_only
+    if date_only:
+        day_ns = ct.ns.copy()  # the dates as written, for the window
+    _spread_dates(ct, dt, flag_masks, notes)
+    c_empty, c_bad, c_text = ct.empty, ct.bad, ct.text
+    d_empty, d_bad, d_text = dt.empty, dt.bad, dt.text
+    created = pd.Series(ct.ns.view("datetime64[ns]"))
+    closed = pd.Series(dt.ns.view("datetime64[ns]"))
 
     # -- text roles
-    category, cat_empty = _text(df[col["category"]])
+    category, cat_empty = _text(df[col["category"]], "category", col["category"], flag_masks)
     if "channel" in col:
-        channel, ch_empty = _text(df[col["channel"]])
+        channel, ch_empty = _text(df[col["channel"]], "channel", col["channel"], flag_masks)
     else:
         channel, ch_empty = pd.Series("", index=df.index, dtype=str), np.zeros(n, bool)
     problems: list[str] = []
@@ -760,7 +1047,14 @@ def _read_case_log(source: str | Path | pd.DataFrame, columns: Mapping[str, str]
 
     # -- dropped classes, in order
     code = np.zeros(n, np.int8)  # 0 kept, k>0: _DROPPED[k-1]
-    code[_exact_duplicates(df)] = 1
+    if date_only and ids is None:
+        # Whole days and no id: identical rows are most likely distinct cases of one day.
+        flag_masks.append(("identical rows (date-only times): kept", _exact_duplicates(df), "kept",
+                           "rows equal in every mapped column to an earlier one are kept, not dropped as "
+                           "exact duplicates: with dates only and no id column, two cases of the same "
+                           "category on the same day look identical (map an id column to drop true duplicates)"))
+    else:
+        code[_exact_duplicates(df)] = 1
     code[(code == 0) & c_empty] = 2
     code[(code == 0) & c_bad] = 3
     if ids is not None:
@@ -782,9 +1076,10 @@ def _read_case_log(source: str | Path | pd.DataFrame, columns: Mapping[str, str]
         counts = ", ".join(f"{cls} {int((code == k + 1).sum()):,}" for k, (cls, _) in enumerate(_DROPPED)
                            if (code == k + 1).any())
         raise CalibrationError(f"no usable rows: all {n:,} rows dropped ({counts})")
-    kc = cvals[keep]
-    w0 = start if start is not None else pd.Timestamp(kc.min())
-    w1 = end if end is not None else pd.Timestamp(kc.max())
+    kc = (day_ns if date_only else ct.ns)[keep]
+    w0 = start if start is not None else pd.Timestamp(int(kc.min()))
+    # dates only: the log runs to the end of its last day, not that day's midnight
+    w1 = end if end is not None else pd.Timestamp(int(kc.max()) + (_DAY_NS if date_only else 0))
 
     # -- closure classes of kept rows, first match wins
     dvals = closed.to_numpy()
@@ -823,7 +1118,7 @@ def _read_case_log(source: str | Path | pd.DataFrame, columns: Mapping[str, str]
         flag_masks.append(("no channel column", np.ones(n, bool), "kept, channel ''",
                            "no channel column mapped: channel mix and staff share unknown"))
     if "area" in col:
-        area, area_empty = _text(df[col["area"]])
+        area, area_empty = _text(df[col["area"]], "area", col["area"], flag_masks)
         area = area.where(~area_empty, np.nan)
         flag_masks.append(("area missing", area_empty, "kept, area NaN", f"column {col['area']!r}: empty area"))
     else:

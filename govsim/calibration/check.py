@@ -102,7 +102,7 @@ class FitCheck:
 
 def check_fit(scenario: Any, cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str, *,
               staff_channels: Sequence[str] = (), window: tuple[Any, Any] | None = None, n: int = 10,
-              seed: int = 0, top: int = 5, holidays: Sequence[Any] = ()) -> pd.DataFrame:
+              seed: int = 0, top: int = 5, holidays: Sequence[Any] | str = ()) -> pd.DataFrame:
     """Compare a scenario with a case log: one row per statistic with ``statistic,
     observed, simulated, lower, upper, ok`` (see the module docstring)."""
     return compare_with_log(scenario, cases, columns, staff_channels=staff_channels, window=window,
@@ -111,7 +111,7 @@ def check_fit(scenario: Any, cases: str | Path | pd.DataFrame, columns: Mapping[
 
 def compare_with_log(scenario: Any, cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str, *,
                      staff_channels: Sequence[str] = (), window: tuple[Any, Any] | None = None,
-                     n: int = 10, seed: int = 0, top: int = 5, holidays: Sequence[Any] = ()) -> FitCheck:
+                     n: int = 10, seed: int = 0, top: int = 5, holidays: Sequence[Any] | str = ()) -> FitCheck:
     """:func:`check_fit` with everything it compared (:class:`FitCheck`). ``holidays`` (dates)
     are compared as Sundays: the simulated weeks have no holidays, so the log's holiday hours
     are matched with the model's Sundays."""
@@ -121,18 +121,35 @@ def compare_with_log(scenario: Any, cases: str | Path | pd.DataFrame, columns: M
     from govsim.scenario import load_scenario
     from govsim.scenario.schema import Scenario
 
+    from govsim.calibration.errors import CalibrationError
+
+    if n < 1:
+        raise CalibrationError(f"n: expected at least 1 replication, got {n}")
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if isinstance(columns, str):
         columns = parse_columns(columns)
+    from govsim.calibration.fit import _holiday_list
+
+    holidays = _holiday_list(holidays)
     log = read_case_log(cases, columns, staff_channels=staff_channels, window=window)
     names = list(scenario.categories)
     df = log.cases
     cat = df["category"].astype(str).to_numpy(dtype=object)
-    fallback = OTHER if OTHER in names else None
+    pooled = [n for n in names if n.startswith(OTHER[:-1])]  # the calibration's pooled categories
+    fallback = pooled[-1] if pooled else None
     known = np.isin(cat, names)
+    if not known.any():
+        seen = list(pd.unique(cat))[:8]
+        raise CalibrationError(
+            f"none of the log's categories ({', '.join(map(str, seen))}{', ...' if len(set(cat)) > 8 else ''}) "
+            f"is a category of the scenario ({', '.join(names[:8])}{', ...' if len(names) > 8 else ''}): "
+            "is it the log the scenario was calibrated on?", log.source)
     cat = np.where(known, cat, fallback if fallback else "(not in the scenario)")
     mix_names = names + ([] if fallback or known.all() else ["(not in the scenario)"])
+    if not log.window[1] > log.window[0]:
+        raise CalibrationError(f"the log's window is empty ({log.window[0]} to {log.window[1]}): nothing "
+                               "to compare rates and profiles with", log.source)
     top_names = [c for c in pd.Series(cat).value_counts().index if c in names][:top]
     exposure = exposure_by_hour_of_week(*log.window, holidays)
     exposure_days = float(exposure.sum()) / 24.0
@@ -149,8 +166,6 @@ def compare_with_log(scenario: Any, cases: str | Path | pd.DataFrame, columns: M
     measured = (scenario.warmup, scenario.horizon)
     unseen = (exposure > 0) & (_exposure_hours(*measured) == 0)
     if unseen.any():
-        from govsim.calibration.errors import CalibrationError
-
         raise CalibrationError(
             f"the scenario's measured period ({measured[0]:g} h to {measured[1]:g} h) misses "
             f"{int(unseen.sum())} hours of the week that the log observed; give it at least a whole "

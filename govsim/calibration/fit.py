@@ -41,13 +41,18 @@ import pandas as pd
 from govsim.calibration.arrivals import ArrivalFit, exposure_by_hour_of_week, fit_arrivals
 from govsim.calibration.capacity import QUANTILES, DepartmentFit, fit_department, km_quantiles, working_hours
 from govsim.calibration.errors import CalibrationError
-from govsim.scenario.schema import WEEKDAYS
+from govsim.scenario.schema import WEEKDAYS, HoursConfig
 
 #: Categories with fewer cases than this in the window are pooled into one.
 MIN_CASES = 10
 POOLED = "(other categories)"
 #: Staff-found cases closed within this median are handled on the spot by the finder.
 ON_THE_SPOT_H = 4.0
+#: Closing staff-found cases on the spot may take at most this share of the patrolling
+#: workers' hours (one worker per grid); beyond it the cases go to the department.
+MAX_ON_SPOT_LOAD = 0.5
+#: Fewer staff-found cases than this: too few to read the shifts from.
+MIN_WORK_EVENTS = 30
 #: A department fit whose quantiles miss by more than this (mean squared log-ratio, about
 #: 22 % on average) is noted as loose.
 POOR_FIT_LOSS = 0.05
@@ -138,8 +143,8 @@ def calibrate(cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str
               staff_channels: Sequence[str] = (), grids: str | Path | None = None,
               cell: float | str | None = None, areas: bool = False,
               window: tuple[Any, Any] | None = None, name: str | None = None,
-              seed: int = 0, simulate: bool = True, min_cases: int = MIN_CASES,
-              holidays: Sequence[Any] = ()) -> Calibration:
+              seed: int | None = 0, simulate: bool = True, min_cases: int = MIN_CASES,
+              holidays: Sequence[Any] | str = (), tz: str | None = None) -> Calibration:
     """Fit a scenario to a case log.
 
     ``columns`` maps roles to the log's columns (``{"created": ..., "closed": ...,
@@ -150,22 +155,40 @@ def calibrate(cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str
     ``simulate=False`` skips the simulation-based steps (department capacity, channel
     correction), e.g. for a quick look. ``holidays`` (dates) are fitted as Sundays — a
     holiday Monday would otherwise read as a quiet Monday; the simulated weeks have none.
+    ``tz`` converts time-zone-aware timestamps to that zone's wall time.
     """
     from govsim.calibration.caselog import parse_columns, read_case_log
 
     if isinstance(columns, str):
         columns = parse_columns(columns)
-    log = read_case_log(cases, columns, staff_channels=staff_channels, window=window)
+    if isinstance(cell, str):
+        from govsim.calibration.grids import parse_length
+
+        cell = parse_length(cell)  # a bad size is an error before the log is read
+    log = read_case_log(cases, columns, staff_channels=staff_channels, window=window, tz=tz)
     source = log.source
     df = log.cases
-    notes: list[str] = []
+    seed = 0 if seed is None else int(seed)
+    holidays = _holiday_list(holidays)
+    notes: list[str] = list(getattr(log, "notes", ()))
+    _check_usable(log, df, notes)
 
-    gridmap, grid = _lay_grids(df, columns, grids, cell, areas, notes, source)
+    try:
+        gridmap, grid = _lay_grids(df, columns, grids, cell, areas, notes, source)
+    except CalibrationError as err:
+        raise err if err.source else err.with_source(str(source)) from None
     names, cat_idx, pooled = _categories(df["category"].to_numpy(dtype=object), min_cases)
+    pooled_name = names[-1] if pooled else POOLED
     if pooled:
         notes.append(f"{_plural(len(pooled), 'category', 'categories')} with fewer than {min_cases} cases pooled into "
-                     f"{POOLED!r}: {', '.join(pooled)}")
+                     f"{pooled_name!r}: {', '.join(pooled)}")
     arrivals = fit_arrivals(df["created"], cat_idx, grid, names, len(gridmap.grids), log.window, holidays)
+    if arrivals.days_unseen:
+        notes.append("days of the week the log never saw, given the pooled pattern of their kind: "
+                     + ", ".join(WEEKDAYS[d] for d in arrivals.days_unseen))
+    if arrivals.hours_unseen:
+        notes.append(f"{arrivals.hours_unseen} hours of the day the log never saw: their rate is the mean "
+                     "of the hours it saw (a flat guess)")
 
     monday = _monday(log.window[0])
     window_h = (log.window[1] - monday) / pd.Timedelta(hours=1)
@@ -175,18 +198,27 @@ def calibrate(cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str
     censored = df["censored"].to_numpy(bool)
     usable = df["closure_ok"].to_numpy(bool)
     closed = df["closed"].to_numpy()
-    cat_fits = []
-    for c, cname in enumerate(names):
-        in_c = cat_idx == c
-        cat_fits.append(_fit_category(cname, in_c, staff, duration, censored, usable, closed, created_h,
-                                      window_h, seed + c, simulate, pooled if cname == POOLED else [],
-                                      holidays))
     day_exposure = exposure_by_hour_of_week(*log.window, holidays).reshape(7, 24).sum(axis=1)
     # Staff find cases only while on shift: the span holding 98% of them (closures, below,
     # run past closing time by the length of a session, so departments use 90%).
     shifts = (working_hours(df.loc[staff, "created"].to_numpy(), coverage=0.98, day_exposure=day_exposure,
                             holidays=holidays)
               if staff.any() else None)
+    if shifts is None and staff.sum() >= MIN_WORK_EVENTS:  # staff find cases round the clock
+        shifts = [HoursConfig(start=0.0, end=23 + 59 / 60)]
+        notes.append("staff find cases at every hour: workers patrol round the clock (00:00–23:59)")
+    elif shifts is None and staff.any():
+        notes.append(f"only {int(staff.sum())} staff-found cases: too few to read shifts from; 08:00–16:00 assumed")
+    # Patrolling workers' hours in the window (one per grid): what closing on the spot may use.
+    shift_h = sum(h.weekly().hours_between(0.0, 168.0) for h in (shifts or [HoursConfig(start=8.0, end=16.0)]))
+    load = {"available": len(gridmap.grids) * shift_h * (log.window[1] - log.window[0]) / pd.Timedelta(weeks=1),
+            "used": 0.0}
+    cat_fits = []
+    for c, cname in enumerate(names):
+        in_c = cat_idx == c
+        cat_fits.append(_fit_category(cname, in_c, staff, duration, censored, usable, closed, created_h,
+                                      window_h, seed + c, simulate, pooled if cname == pooled_name else [],
+                                      holidays, load))
     default_name = "calibrated" if isinstance(cases, pd.DataFrame) else (Path(str(source)).stem or "calibrated")
     data = _scenario_document(name or default_name, source, log, gridmap,
                               arrivals, cat_fits, shifts, seed)
@@ -230,7 +262,7 @@ def _lay_grids(df: pd.DataFrame, columns: Mapping[str, str], grids: Any, cell: A
         raise CalibrationError("give one of a grid map, a cell size or areas, not several", str(source))
     if grids is not None:
         if not has_xy:
-            raise CalibrationError("a grid map needs the cases' coordinates: map lat=COL,lon=COL", str(source))
+            raise CalibrationError(_no_coordinates("a grid map", columns), str(source))
         gridmap = G.grids_from_geojson(grids)
     elif areas:
         if area is None:
@@ -238,8 +270,8 @@ def _lay_grids(df: pd.DataFrame, columns: Mapping[str, str], grids: Any, cell: A
         gridmap = G.grids_from_areas(area, lon, lat)
     elif cell is not None or has_xy:
         if not has_xy:
-            raise CalibrationError("cells need the cases' coordinates: map lat=COL,lon=COL", str(source))
-        size = G.parse_length(cell) if isinstance(cell, str) else float(cell or 1000.0)
+            raise CalibrationError(_no_coordinates("cells", columns), str(source))
+        size = G.parse_length(cell if cell is not None else 1000.0)
         if cell is None:
             notes.append("grids: square cells of 1 km over the cases' points (give --cell, --areas or --grids)")
         gridmap = G.grids_from_cells(lon, lat, size)
@@ -248,18 +280,31 @@ def _lay_grids(df: pd.DataFrame, columns: Mapping[str, str], grids: Any, cell: A
         notes.append("grids: the log's own areas (no coordinates)")
     else:
         gridmap = _one_grid()
-        notes.append("grids: the log has neither coordinates nor areas, so the district is one grid")
+        notes.append("grids: the log has no usable coordinates and no areas, so the district is one grid")
         return gridmap, np.zeros(len(df), dtype=np.int64)
     if gridmap.kind == "areas" and not gridmap.crs:
         notes.append("grids: the log's areas have no coordinates, so they are laid on a lattice of "
                      "1 km squares; travel distances between them mean nothing")
     grid = gridmap.assign(lon, lat, area) if gridmap.kind == "areas" else gridmap.assign(lon, lat)
     n_out = int((grid < 0).sum())
+    if n_out == len(grid) and len(grid):
+        where = f"map {Path(str(grids)).name}" if grids is not None else gridmap.kind
+        raise CalibrationError(f"no case falls in any grid of the {where} ({len(gridmap.grids)} grids): "
+                               "check that the map and the cases' coordinates cover the same place "
+                               "(lat/lon not swapped, the same datum)", str(source))
     if n_out:
         notes.append(f"{n_out:,} cases could not be placed in a grid (no usable coordinates, or outside "
                      "the map); they count in their category's rate and are spread over the grids like "
                      "the placed ones")
     return gridmap, np.asarray(grid, dtype=np.int64)
+
+
+def _no_coordinates(what: str, columns: Mapping[str, str]) -> str:
+    if "lat" in columns and "lon" in columns:
+        return (f"{what} need the cases' coordinates, and no row of lat={columns['lat']}, "
+                f"lon={columns['lon']} has usable ones (empty, not numbers — decimal commas? — or out "
+                "of range: lat and lon swapped?); see the row classes of the log")
+    return f"{what} need the cases' coordinates: map lat=COL,lon=COL"
 
 
 def _one_grid() -> Any:
@@ -274,12 +319,51 @@ def _categories(values: np.ndarray, min_cases: int) -> tuple[list[str], np.ndarr
     counts = pd.Series(values).value_counts()
     keep = [str(k) for k, v in counts.items() if v >= min_cases]
     pooled = sorted(str(k) for k, v in counts.items() if v < min_cases)
-    names = keep + ([POOLED] if pooled else [])
+    pooled_name = _pooled_name(keep)
+    names = keep + ([pooled_name] if pooled else [])
     index = {n: i for i, n in enumerate(names)}
-    pooled_i = index.get(POOLED, -1)
+    pooled_i = index.get(pooled_name, -1)
     idx = np.array([index.get(str(v), pooled_i) for v in pd.unique(values)])
     codes = pd.Categorical(values, categories=pd.unique(values)).codes
     return names, idx[codes].astype(np.int64), pooled
+
+
+def _pooled_name(names: Sequence[str]) -> str:
+    """The name of the pooled rare categories: :data:`POOLED`, unless the log has a category
+    of that very name."""
+    name = POOLED
+    while name in names:
+        name = name[:-1] + ", pooled)"
+    return name
+
+
+def _holiday_list(holidays: Sequence[Any] | str | None) -> list[Any]:
+    """Holidays as a list: one date, a comma-separated string, or a sequence of dates."""
+    if holidays is None:
+        return []
+    if isinstance(holidays, str):
+        return [h.strip() for h in holidays.split(",") if h.strip()]
+    return list(holidays)
+
+
+def _check_usable(log: Any, df: pd.DataFrame, notes: list[str]) -> None:
+    """Refuse a log that cannot be calibrated, with the reason; note an over-long window."""
+    w0, w1 = log.window
+    if not w1 > w0:
+        raise CalibrationError(
+            f"the log's window is empty ({w0} to {w1}): rates need cases spread over time "
+            "(give --window START,END if the log covers a known period)", log.source)
+    if not (df["closure_ok"].to_numpy(bool) & ~df["censored"].to_numpy(bool)).any():
+        raise CalibrationError(
+            f"column {log.columns.get('closed', '?')!r} (closed): no case has a usable closed time (all "
+            "empty, unparseable, cancelled or before created), so closure cannot be fitted; map closed=COL "
+            "to the column of closing times", log.source)
+    created = pd.DatetimeIndex(df["created"])
+    gap = (w1 - created.max()) / pd.Timedelta(days=1)
+    lead = (created.min() - w0) / pd.Timedelta(days=1)
+    if max(gap, lead) > 1:
+        notes.append(f"the window runs {lead:.1f} days before the first case and {gap:.1f} days after the "
+                     "last: rates count those days as observed with no cases")
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -299,19 +383,23 @@ def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 def _fit_category(name: str, in_c: np.ndarray, staff: np.ndarray, duration: np.ndarray,
                   censored: np.ndarray, usable: np.ndarray, closed: np.ndarray, created_h: np.ndarray,
                   window_h: float, seed: int, simulate: bool, pooled: list[str],
-                  holidays: Sequence[Any] = ()) -> CategoryFit:
+                  holidays: Sequence[Any] = (), load: dict[str, float] | None = None) -> CategoryFit:
     from govsim.calibration.durations import fit_duration
 
     n = int(in_c.sum())
     k = int((in_c & staff).sum())
     share = k / n if n else 0.0
     handling = None
-    handling_note = ""
+    handling_note = load_note = ""
     on_spot = False
     s_ok = in_c & staff & usable
-    if s_ok.sum() >= 10:
-        med = km_quantiles(duration[s_ok], censored[s_ok], (0.5,))[0]
-        if med <= ON_THE_SPOT_H:
+    if s_ok.sum() >= 10 and km_quantiles(duration[s_ok], censored[s_ok], (0.5,))[0] <= ON_THE_SPOT_H:
+        # Staff close these within hours: the finder handles them on the spot, if the
+        # patrolling workers have the time for it.
+        work = float(np.minimum(duration[s_ok & ~censored], ON_THE_SPOT_H).sum())
+        if load is None or load["used"] + work <= MAX_ON_SPOT_LOAD * load["available"]:
+            if load is not None:
+                load["used"] += work
             on_spot = True
             # The finder's handling time: fitted to the staff cases closed within the cut-off
             # (the rest were evidently not closed on the spot; their share is in the note).
@@ -321,6 +409,10 @@ def _fit_category(name: str, in_c: np.ndarray, staff: np.ndarray, duration: np.n
             if late:
                 handling_note = (f"{late} of {int(s_ok.sum())} staff-found cases took longer than "
                                  f"{ON_THE_SPOT_H:g} h; the model closes every staff-found case on the spot")
+        else:
+            load_note = ("staff close these within hours, but closing them on the spot would take more "
+                         f"than {MAX_ON_SPOT_LOAD:.0%} of the patrolling workers' time (one per grid): "
+                         "they go to the department")
     to_dept = in_c & usable & (~staff if on_spot else np.ones_like(staff))
     department, note = None, ""
     n_dept = int(to_dept.sum())
@@ -329,10 +421,10 @@ def _fit_category(name: str, in_c: np.ndarray, staff: np.ndarray, duration: np.n
         # Nothing of this category was ever closed in the log: borrow the closure times of
         # every category, so its cases still go where cases go (a department), and say so.
         pool = usable & ~censored
-        if pool.any():
-            department = _delay_department(fit_duration(duration[pool]), duration[pool], censored[pool])
-        note = (f"{_plural(n_dept, 'case')} with a usable closure time, none closed: closure borrowed "
-                "from all categories (an always-open department with ample staff)")
+        department = _delay_department(fit_duration(duration[pool]), duration[pool], censored[pool])
+        note = (f"none closed in the log ({_plural(n, 'case')}, cancelled, never closed or with unusable "
+                "closing times): closure borrowed from all categories (an always-open department with "
+                "ample staff)")
     elif n_dept < MIN_DEPARTMENT_CASES or not simulate:
         department = _delay_department(fit_duration(duration[closed_dept]), duration[to_dept], censored[to_dept])
         note = (f"{_plural(n_dept, 'case')}: too few to fit a capacity; the closure distribution is the "
@@ -362,7 +454,7 @@ def _fit_category(name: str, in_c: np.ndarray, staff: np.ndarray, duration: np.n
     return CategoryFit(name=name, cases=n, staff_cases=k, staff_share=share,
                        staff_share_ci=_wilson(k, n), report_prob=min(1.0, max(0.0, 1.0 - share)),
                        patrol_handles=on_spot, handling=handling, department=department,
-                       department_note="; ".join(n for n in (handling_note, note) if n),
+                       department_note="; ".join(n for n in (handling_note, load_note, note) if n),
                        pooled_from=list(pooled))
 
 

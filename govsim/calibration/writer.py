@@ -29,7 +29,8 @@ def _key(k: str) -> str:
     if _PLAIN_KEY.match(k) and not k.endswith(" ") and k.lower() not in ("yes", "no", "on", "off", "true",
                                                                          "false", "null", "y", "n"):
         return k
-    return json.dumps(k, ensure_ascii=False)
+    # Escaped when it holds a character YAML would read as a line break (U+2028, U+0085...).
+    return json.dumps(k, ensure_ascii=not k.isprintable())
 
 
 def _flow(value: Any) -> str:
@@ -64,20 +65,41 @@ def write_map_geojson(cal: Calibration, path: Path) -> Path:
     return path
 
 
+def check_destination(path: str | Path) -> Path:
+    """``path`` as a place a scenario file can be written (its folder made if missing); a
+    :class:`CalibrationError` naming it when it cannot (a folder, or below a file)."""
+    from govsim.calibration.errors import CalibrationError
+
+    path = Path(path)
+    if path.is_dir():
+        raise CalibrationError(f"--out {path}: is a folder; give the scenario file's name, e.g. {path / 'district.yaml'}")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise CalibrationError(f"--out {path}: {parent} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CalibrationError(f"--out {path}: cannot make its folder ({err.strerror})") from None
+    return path
+
+
 def write_scenario(cal: Calibration, path: Path) -> Path:
     """Write ``cal`` to ``path`` (YAML) and its CSV tables beside it (and, when the grids
     come from a map, ``<stem>_map.geojson`` of their polygons for drawing)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_destination(path)
     stem = path.stem
     grids_file = path.with_name(f"{stem}_grids.csv")
     rates_file = path.with_name(f"{stem}_rates.csv")
     doc = cal.data
     terr = doc["territory"]
     pd.DataFrame(terr["grids"]).to_csv(grids_file, index=False)
-    rates = pd.DataFrame(terr["rate_multipliers"])
-    rates.index.name = "grid"
-    rates.reset_index().to_csv(rates_file, index=False)
+    # A category called 'grid' cannot be a column of the rates table (its key column): then
+    # the multipliers go inline in the YAML.
+    rates_inline = "grid" in terr["rate_multipliers"]
+    if not rates_inline:
+        rates = pd.DataFrame(terr["rate_multipliers"])
+        rates.index.name = "grid"
+        rates.reset_index().to_csv(rates_file, index=False)
     map_file = None
     if getattr(cal.gridmap, "polygons", None) is not None:  # the real polygons, for maps
         map_file = path.with_name(f"{stem}_map.geojson")
@@ -112,8 +134,9 @@ def write_scenario(cal: Calibration, path: Path) -> Path:
         _line(0, "seed", doc["seed"]),
         "territory:",
         _line(1, "grids_csv", grids_file.name, f"{len(cal.grids)} grids; households 1,000 per grid where the map gives none"),
-        _line(1, "rate_multipliers_csv", rates_file.name,
-              "grid × category rate multipliers, empirical-Bayes shrunk to each grid's share of all cases"),
+        (_line(1, "rate_multipliers", terr["rate_multipliers"], "a category is called 'grid': inline") if rates_inline
+         else _line(1, "rate_multipliers_csv", rates_file.name,
+                    "grid × category rate multipliers, empirical-Bayes shrunk to each grid's share of all cases")),
         *([_line(1, "points_csv", points_file.name, "patrol points inside each grid's polygon, in tour order")]
           if points_file is not None else []),
         *([_line(1, "map_geojson", map_file.name, "the grids' polygons in these metres (property name), "
