@@ -10,7 +10,8 @@ is compared with the log's:
   the observed and simulated profiles of when cases become known;
 * ``category_mix_tvd`` — between the category mixes;
 * ``daily_volume`` — cases per day (the log's over its true window);
-* ``staff_share`` — the share of cases found by staff (patrol);
+* ``staff_share`` — the share of cases found by staff (patrol), and
+  ``staff_share[c]`` the same for each of the largest categories;
 * ``closure_p50[c]``, ``closure_p90[c]`` — median and 90th percentile of
   closed − created for the largest categories (Kaplan–Meier on both sides, so
   open cases count as censored).
@@ -83,6 +84,9 @@ def log_statistics(how: np.ndarray, category: np.ndarray, staff: np.ndarray, clo
         sel = (category == c) & np.isfinite(closure)
         q = km_quantiles(closure[sel], censored[sel], (0.5, 0.9)) if sel.any() else np.array([np.nan, np.nan])
         out[f"closure_p50[{c}]"], out[f"closure_p90[{c}]"] = q[0], q[1]
+        in_c = category == c
+        w_c = float(w[in_c].sum())
+        out[f"staff_share[{c}]"] = float((w[in_c] * staff[in_c]).sum() / w_c) if w_c > 0 else np.nan
     return out
 
 
@@ -250,6 +254,11 @@ def _compare(obs: dict[str, Any], sims: list[dict[str, Any]], top: list[str]) ->
     rows.append({"statistic": "staff_share", "observed": o, "simulated": m, "lower": lo, "upper": hi,
                  "ok": bool(abs(m - o) <= TOLERANCE["staff_share"])})
     for c in top:
+        key = f"staff_share[{c}]"
+        m, lo, hi = interval([s[key] for s in sims])
+        o = obs[key]
+        rows.append({"statistic": key, "observed": o, "simulated": m, "lower": lo, "upper": hi,
+                     "ok": bool(np.isfinite(m) and abs(m - o) <= TOLERANCE["staff_share"])})
         for q in ("p50", "p90"):
             key = f"closure_{q}[{c}]"
             m, lo, hi = interval([s[key] for s in sims])

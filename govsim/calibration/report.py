@@ -142,7 +142,7 @@ def _bar(statistic: str) -> str:
         return f"≤ {TOLERANCE[statistic]:g}"
     if statistic == "daily_volume":
         return f"± {100 * TOLERANCE['daily_volume']:g}%"
-    if statistic == "staff_share":
+    if statistic == "staff_share" or statistic.startswith("staff_share["):
         return f"± {100 * TOLERANCE['staff_share']:g} points"
     for q in ("p50", "p90"):
         if statistic.startswith(f"closure_{q}"):
