@@ -214,12 +214,8 @@ def _simulated_statistics(res: Any, measured: tuple[float, float], exposure: np.
 
 def _exposure_hours(start_h: float, end_h: float) -> np.ndarray:
     """Hours of each hour-of-week bin in ``[start_h, end_h)`` of a run (day 0 a Monday)."""
-    edges = np.arange(np.floor(start_h), np.ceil(end_h) + 1)
-    lo = np.maximum(edges[:-1], start_h)
-    hi = np.minimum(edges[1:], end_h)
-    out = np.zeros(168)
-    np.add.at(out, edges[:-1].astype(np.int64) % 168, np.maximum(hi - lo, 0.0))
-    return out
+    origin = pd.Timestamp("2024-01-01")  # a Monday, like day 0 of a run
+    return exposure_by_hour_of_week(origin + pd.Timedelta(hours=start_h), origin + pd.Timedelta(hours=end_h))
 
 
 def _compare(obs: dict[str, Any], sims: list[dict[str, Any]], top: list[str]) -> pd.DataFrame:
