@@ -21,15 +21,17 @@ other spec, parsed with the same value parser).
 
 from __future__ import annotations
 
-import difflib
+import dataclasses
 import math
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from govsim.suggest import did_you_mean
 from govsim.units import UnitError, parse_duration
 
 __all__ = [
@@ -111,30 +113,39 @@ def _check_size(size: int | None) -> None:
 
 
 class Distribution(ABC):
-    """Base class: an immutable distribution sampled with an explicit generator."""
+    """Base class: an immutable distribution sampled with an explicit generator.
 
-    __slots__ = ()
+    Each distribution is a frozen dataclass: its init fields are the
+    parameters, in positional order, and define equality, hashing,
+    :meth:`spec`, ``repr`` and pickling; values derived from them (for
+    sampling) are ``init=False`` fields set once in ``__post_init__``.
+
+    Every distribution has a ``mean`` (expected value) and an ``sd`` (standard
+    deviation): a parameter field where they are parameters (``LogNormal``),
+    else a property.
+    """
 
     #: Name used in specs (``dist:``) and in :data:`DISTRIBUTIONS`.
     name: ClassVar[str]
+
+    if TYPE_CHECKING:
+        # For type checkers only: at run time an abstract property here would
+        # shadow the ``mean``/``sd`` fields of the subclasses that have them.
+        @property
+        @abstractmethod
+        def mean(self) -> float: ...
+
+        @property
+        @abstractmethod
+        def sd(self) -> float: ...
 
     @abstractmethod
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
         """One draw as a float (``size=None``) or an array of ``size`` draws."""
 
-    @property
-    @abstractmethod
-    def mean(self) -> float:
-        """Expected value."""
-
-    @property
-    @abstractmethod
-    def sd(self) -> float:
-        """Standard deviation."""
-
-    @abstractmethod
     def _params(self) -> dict[str, Any]:
         """Constructor arguments in positional order."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}  # type: ignore[arg-type]
 
     def spec(self) -> dict[str, Any]:
         """Plain description ``{"dist": name, **params}``.
@@ -153,44 +164,31 @@ class Distribution(ABC):
         args = ", ".join(f"{k}={v!r}" for k, v in self._params().items() if v is not None)
         return f"{type(self).__name__}({args})"
 
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return self._params() == other._params()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self), tuple(self._params().items())))
-
-    def __setattr__(self, key: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __delattr__(self, key: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
     def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from the parameters alone (derived fields are recomputed): small
+        # pickles for worker processes and Dask.
         return (type(self), tuple(self._params().values()))
 
-    def _set(self, **attrs: object) -> None:
-        for key, value in attrs.items():
-            object.__setattr__(self, key, value)
+
+def _store(dist: Distribution, **values: object) -> None:
+    """Set fields of a frozen distribution while ``__post_init__`` builds it."""
+    for key, value in values.items():
+        object.__setattr__(dist, key, value)
 
 
+@dataclass(frozen=True, repr=False)
 class Fixed(Distribution):
     """Always ``value`` (consumes no random numbers)."""
 
-    __slots__ = ("_value",)
     name = "fixed"
+    value: float
 
-    def __init__(self, value: float) -> None:
-        self._set(_value=_finite("value", value))
-
-    @property
-    def value(self) -> float:
-        return self._value
+    def __post_init__(self) -> None:
+        _store(self, value=_finite("value", self.value))
 
     @property
     def mean(self) -> float:
-        return self._value
+        return self.value
 
     @property
     def sd(self) -> float:
@@ -198,42 +196,34 @@ class Fixed(Distribution):
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
         _check_size(size)
-        return self._value if size is None else np.full(size, self._value)
-
-    def _params(self) -> dict[str, Any]:
-        return {"value": self._value}
+        return self.value if size is None else np.full(size, self.value)
 
 
+@dataclass(frozen=True, repr=False)
 class Exponential(Distribution):
     """Exponential with the given ``mean`` (> 0)."""
 
-    __slots__ = ("_mean",)
     name = "exponential"
+    mean: float
 
-    def __init__(self, mean: float) -> None:
-        mean = _finite("mean", mean)
+    def __post_init__(self) -> None:
+        mean = _finite("mean", self.mean)
         if mean <= 0:
             raise _invalid("mean", "must be > 0", {"mean": mean})
-        self._set(_mean=mean)
-
-    @property
-    def mean(self) -> float:
-        return self._mean
+        _store(self, mean=mean)
 
     @property
     def sd(self) -> float:
-        return self._mean
+        return self.mean
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
         _check_size(size)
         if size is None:
-            return float(rng.exponential(self._mean))
-        return rng.exponential(self._mean, size)
-
-    def _params(self) -> dict[str, Any]:
-        return {"mean": self._mean}
+            return float(rng.exponential(self.mean))
+        return rng.exponential(self.mean, size)
 
 
+@dataclass(frozen=True, repr=False)
 class LogNormal(Distribution):
     """Log-normal with the ``mean`` (> 0) and ``sd`` (>= 0) of the variable itself.
 
@@ -241,79 +231,54 @@ class LogNormal(Distribution):
     ``mu = ln(mean) - sigma**2 / 2``. With ``sd == 0`` it is ``Fixed(mean)``.
     """
 
-    __slots__ = ("_mean", "_sd", "_mu", "_sigma")
     name = "lognormal"
+    mean: float
+    sd: float
+    #: Mean of ``log(X)``.
+    mu: float = field(init=False, repr=False, compare=False)
+    #: Standard deviation of ``log(X)``.
+    sigma: float = field(init=False, repr=False, compare=False)
 
-    def __init__(self, mean: float, sd: float) -> None:
-        mean = _finite("mean", mean)
-        sd = _finite("sd", sd)
+    def __post_init__(self) -> None:
+        mean = _finite("mean", self.mean)
+        sd = _finite("sd", self.sd)
         if mean <= 0:
             raise _invalid("mean", "must be > 0", {"mean": mean})
         if sd < 0:
             raise _invalid("sd", "must be >= 0", {"sd": sd})
         sigma2 = math.log1p((sd / mean) ** 2)
-        self._set(_mean=mean, _sd=sd, _mu=math.log(mean) - sigma2 / 2.0, _sigma=math.sqrt(sigma2))
-
-    @property
-    def mean(self) -> float:
-        return self._mean
-
-    @property
-    def sd(self) -> float:
-        return self._sd
-
-    @property
-    def mu(self) -> float:
-        """Mean of ``log(X)``."""
-        return self._mu
-
-    @property
-    def sigma(self) -> float:
-        """Standard deviation of ``log(X)``."""
-        return self._sigma
+        _store(self, mean=mean, sd=sd, mu=math.log(mean) - sigma2 / 2.0, sigma=math.sqrt(sigma2))
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
         _check_size(size)
-        if self._sd == 0:
-            return self._mean if size is None else np.full(size, self._mean)
+        if self.sd == 0:
+            return self.mean if size is None else np.full(size, self.mean)
         if size is None:
-            return float(rng.lognormal(self._mu, self._sigma))
-        return rng.lognormal(self._mu, self._sigma, size)
-
-    def _params(self) -> dict[str, Any]:
-        return {"mean": self._mean, "sd": self._sd}
+            return float(rng.lognormal(self.mu, self.sigma))
+        return rng.lognormal(self.mu, self.sigma, size)
 
 
+@dataclass(frozen=True, repr=False)
 class _ShapeScale(Distribution):
     """A family with a ``shape`` k > 0 and a ``scale`` > 0 (gamma, Weibull)."""
 
-    __slots__ = ("_shape", "_scale")
+    shape: float
+    scale: float
 
-    def __init__(self, shape: float, scale: float) -> None:
-        shape = _finite("shape", shape)
-        scale = _finite("scale", scale)
+    def __post_init__(self) -> None:
+        shape = _finite("shape", self.shape)
+        scale = _finite("scale", self.scale)
         if shape <= 0:
             raise _invalid("shape", "must be > 0", {"shape": shape})
         if scale <= 0:
             raise _invalid("scale", "must be > 0", {"scale": scale})
-        self._set(_shape=shape, _scale=scale)
-
-    @property
-    def shape(self) -> float:
-        return self._shape
-
-    @property
-    def scale(self) -> float:
-        return self._scale
-
-    def _params(self) -> dict[str, Any]:
-        return {"shape": self._shape, "scale": self._scale}
+        _store(self, shape=shape, scale=scale)
 
 
+@dataclass(frozen=True, repr=False)
 class Gamma(_ShapeScale):
     """Gamma with ``shape`` k > 0 and ``scale`` theta > 0 (mean k*theta)."""
 
-    __slots__ = ()
     name = "gamma"
 
     @classmethod
@@ -329,114 +294,104 @@ class Gamma(_ShapeScale):
 
     @property
     def mean(self) -> float:
-        return self._shape * self._scale
+        return self.shape * self.scale
 
     @property
     def sd(self) -> float:
-        return math.sqrt(self._shape) * self._scale
+        return math.sqrt(self.shape) * self.scale
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
         _check_size(size)
         if size is None:
-            return float(rng.gamma(self._shape, self._scale))
-        return rng.gamma(self._shape, self._scale, size)
+            return float(rng.gamma(self.shape, self.scale))
+        return rng.gamma(self.shape, self.scale, size)
 
 
+@dataclass(frozen=True, repr=False)
 class Triangular(Distribution):
     """Triangular on ``[low, high]`` with peak at ``mode`` (low <= mode <= high)."""
 
-    __slots__ = ("_low", "_mode", "_high")
     name = "triangular"
+    low: float
+    mode: float
+    high: float
 
-    def __init__(self, low: float, mode: float, high: float) -> None:
-        values = {"low": _finite("low", low), "mode": _finite("mode", mode),
-                  "high": _finite("high", high)}
+    def __post_init__(self) -> None:
+        values = {"low": _finite("low", self.low), "mode": _finite("mode", self.mode),
+                  "high": _finite("high", self.high)}
         if values["low"] > values["high"]:
             raise _invalid("low", "must be <= high", values, related=("high",))
         if values["mode"] < values["low"]:
             raise _invalid("mode", "must be >= low", values, related=("low",))
         if values["mode"] > values["high"]:
             raise _invalid("mode", "must be <= high", values, related=("high",))
-        self._set(_low=values["low"], _mode=values["mode"], _high=values["high"])
-
-    @property
-    def low(self) -> float:
-        return self._low
-
-    @property
-    def mode(self) -> float:
-        return self._mode
-
-    @property
-    def high(self) -> float:
-        return self._high
+        _store(self, **values)
 
     @property
     def mean(self) -> float:
-        return (self._low + self._mode + self._high) / 3.0
+        return (self.low + self.mode + self.high) / 3.0
 
     @property
     def sd(self) -> float:
-        a, c, b = self._low, self._mode, self._high
+        a, c, b = self.low, self.mode, self.high
         return math.sqrt(max(0.0, (a * a + b * b + c * c - a * b - a * c - b * c) / 18.0))
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
         _check_size(size)
-        if self._low == self._high:  # numpy rejects a degenerate triangle
-            return self._low if size is None else np.full(size, self._low)
+        if self.low == self.high:  # numpy rejects a degenerate triangle
+            return self.low if size is None else np.full(size, self.low)
         if size is None:
-            return float(rng.triangular(self._low, self._mode, self._high))
-        return rng.triangular(self._low, self._mode, self._high, size)
-
-    def _params(self) -> dict[str, Any]:
-        return {"low": self._low, "mode": self._mode, "high": self._high}
+            return float(rng.triangular(self.low, self.mode, self.high))
+        return rng.triangular(self.low, self.mode, self.high, size)
 
 
+@dataclass(frozen=True, repr=False)
 class Uniform(Distribution):
     """Continuous uniform on ``[low, high)`` (low <= high)."""
 
-    __slots__ = ("_low", "_high")
     name = "uniform"
+    low: float
+    high: float
 
-    def __init__(self, low: float, high: float) -> None:
-        values = {"low": _finite("low", low), "high": _finite("high", high)}
+    def __post_init__(self) -> None:
+        values = {"low": _finite("low", self.low), "high": _finite("high", self.high)}
         if values["low"] > values["high"]:
             raise _invalid("low", "must be <= high", values, related=("high",))
-        self._set(_low=values["low"], _high=values["high"])
-
-    @property
-    def low(self) -> float:
-        return self._low
-
-    @property
-    def high(self) -> float:
-        return self._high
+        _store(self, **values)
 
     @property
     def mean(self) -> float:
-        return (self._low + self._high) / 2.0
+        return (self.low + self.high) / 2.0
 
     @property
     def sd(self) -> float:
-        return (self._high - self._low) / math.sqrt(12.0)
+        return (self.high - self.low) / math.sqrt(12.0)
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
         _check_size(size)
         if size is None:
-            return float(rng.uniform(self._low, self._high))
-        return rng.uniform(self._low, self._high, size)
-
-    def _params(self) -> dict[str, Any]:
-        return {"low": self._low, "high": self._high}
+            return float(rng.uniform(self.low, self.high))
+        return rng.uniform(self.low, self.high, size)
 
 
+@dataclass(frozen=True, repr=False)
 class Empirical(Distribution):
-    """Discrete: one of ``values`` with probability proportional to ``weights`` (default equal)."""
+    """Discrete: one of ``values`` with probability proportional to ``weights`` (default equal).
 
-    __slots__ = ("_values", "_weights", "_array", "_cdf", "_mean", "_sd")
+    ``values`` and ``weights`` may be given as any sequence; they are kept as
+    tuples of floats.
+    """
+
     name = "empirical"
+    values: Sequence[float]
+    weights: Sequence[float] | None = None
+    mean: float = field(init=False, repr=False, compare=False)
+    sd: float = field(init=False, repr=False, compare=False)
+    _array: np.ndarray = field(init=False, repr=False, compare=False)
+    _cdf: np.ndarray = field(init=False, repr=False, compare=False)
 
-    def __init__(self, values: Sequence[float], weights: Sequence[float] | None = None) -> None:
+    def __post_init__(self) -> None:
+        values, weights = self.values, self.weights
         if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
             raise DistributionError(f"values must be a list of numbers, got {values!r}",
                                     key="values", requirement="must be a list of numbers")
@@ -472,69 +427,51 @@ class Empirical(Distribution):
         sd = math.sqrt(max(0.0, float(np.dot(probs, (array - mean) ** 2))))
         for arr in (array, cdf):
             arr.flags.writeable = False
-        self._set(_values=vals, _weights=w, _array=array, _cdf=cdf, _mean=mean, _sd=sd)
-
-    @property
-    def values(self) -> tuple[float, ...]:
-        return self._values
-
-    @property
-    def weights(self) -> tuple[float, ...] | None:
-        return self._weights
+        _store(self, values=vals, weights=w, _array=array, _cdf=cdf, mean=mean, sd=sd)
 
     @property
     def probabilities(self) -> np.ndarray:
         """Normalised probability of each value (a new array)."""
         return np.diff(self._cdf, prepend=0.0)
 
-    @property
-    def mean(self) -> float:
-        return self._mean
-
-    @property
-    def sd(self) -> float:
-        return self._sd
-
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
         _check_size(size)
         if size is None:
-            return self._values[int(np.searchsorted(self._cdf, rng.random(), side="right"))]
+            return self.values[int(np.searchsorted(self._cdf, rng.random(), side="right"))]
         return self._array[np.searchsorted(self._cdf, rng.random(size), side="right")]
 
-    def _params(self) -> dict[str, Any]:
-        return {"values": self._values, "weights": self._weights}
 
-
+@dataclass(frozen=True, repr=False)
 class Weibull(_ShapeScale):
     """Weibull with ``shape`` k > 0 and ``scale`` lambda > 0 (mean lambda * Gamma(1 + 1/k))."""
 
-    __slots__ = ()
     name = "weibull"
 
     @property
     def mean(self) -> float:
         try:
-            return self._scale * math.exp(math.lgamma(1.0 + 1.0 / self._shape))
+            return self.scale * math.exp(math.lgamma(1.0 + 1.0 / self.shape))
         except OverflowError:
             return math.inf
 
     @property
     def sd(self) -> float:
-        g1 = math.lgamma(1.0 + 1.0 / self._shape)
-        g2 = math.lgamma(1.0 + 2.0 / self._shape)
+        g1 = math.lgamma(1.0 + 1.0 / self.shape)
+        g2 = math.lgamma(1.0 + 2.0 / self.shape)
         try:
             # Var = scale^2 (G(1+2/k) - G(1+1/k)^2) = scale^2 G(1+1/k)^2 (exp(g2 - 2 g1) - 1)
-            return self._scale * math.exp(g1) * math.sqrt(max(0.0, math.expm1(g2 - 2.0 * g1)))
+            return self.scale * math.exp(g1) * math.sqrt(max(0.0, math.expm1(g2 - 2.0 * g1)))
         except OverflowError:
             return math.inf
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
         _check_size(size)
         if size is None:
-            return float(self._scale * rng.weibull(self._shape))
-        return self._scale * rng.weibull(self._shape, size)
+            return float(self.scale * rng.weibull(self.shape))
+        return self.scale * rng.weibull(self.shape, size)
 
 
+@dataclass(frozen=True, repr=False)
 class ZeroInflated(Distribution):
     """Exactly 0 with probability ``zero`` (0 <= zero <= 1), else a draw from ``of``.
 
@@ -542,35 +479,28 @@ class ZeroInflated(Distribution):
     size (so the stream does not depend on which draws come out zero).
     """
 
-    __slots__ = ("_zero", "_of")
     name = "zero_inflated"
+    #: Probability of an exact 0.
+    zero: float
+    #: The distribution of the non-zero draws.
+    of: Distribution
 
-    def __init__(self, zero: float, of: Distribution) -> None:
-        zero = _finite("zero", zero)
+    def __post_init__(self) -> None:
+        zero = _finite("zero", self.zero)
         if not 0.0 <= zero <= 1.0:
             raise _invalid("zero", "must be in [0, 1]", {"zero": zero})
-        if not isinstance(of, Distribution):
-            raise DistributionError(f"of must be a distribution, got {of!r}", key="of",
+        if not isinstance(self.of, Distribution):
+            raise DistributionError(f"of must be a distribution, got {self.of!r}", key="of",
                                     requirement="must be a distribution")
-        self._set(_zero=zero, _of=of)
-
-    @property
-    def zero(self) -> float:
-        """Probability of an exact 0."""
-        return self._zero
-
-    @property
-    def of(self) -> Distribution:
-        """The distribution of the non-zero draws."""
-        return self._of
+        _store(self, zero=zero)
 
     @property
     def mean(self) -> float:
-        return (1.0 - self._zero) * self._of.mean
+        return (1.0 - self.zero) * self.of.mean
 
     @property
     def sd(self) -> float:
-        p, m, s = 1.0 - self._zero, self._of.mean, self._of.sd
+        p, m, s = 1.0 - self.zero, self.of.mean, self.of.sd
         # Var = p (s^2 + m^2) - (p m)^2 = p s^2 + p (1 - p) m^2
         return math.sqrt(max(0.0, p * s * s + p * (1.0 - p) * m * m))
 
@@ -578,17 +508,14 @@ class ZeroInflated(Distribution):
         _check_size(size)
         if size is None:
             u = rng.random()
-            x = float(self._of.sample(rng))
-            return 0.0 if u < self._zero else x
-        u = rng.random(size)
-        x = np.asarray(self._of.sample(rng, size), dtype=float)
-        return np.where(u < self._zero, 0.0, x)
+            x = float(self.of.sample(rng))
+            return 0.0 if u < self.zero else x
+        us = rng.random(size)
+        xs = np.asarray(self.of.sample(rng, size), dtype=float)
+        return np.where(us < self.zero, 0.0, xs)
 
     def spec(self) -> dict[str, Any]:
-        return {"dist": self.name, "zero": self._zero, "of": self._of.spec()}
-
-    def _params(self) -> dict[str, Any]:
-        return {"zero": self._zero, "of": self._of}
+        return {"dist": self.name, "zero": self.zero, "of": self.of.spec()}
 
 
 #: Distribution classes by spec name.
@@ -628,11 +555,6 @@ def parse_number(value: object) -> float:
     if not math.isfinite(x):
         raise DistributionError(f"expected a finite number, got {value!r}")
     return x
-
-
-def _suggest(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _parse_value(key: str, raw: object, parser: ValueParser) -> float:
@@ -710,7 +632,7 @@ def parse_distribution(
     if name not in DISTRIBUTIONS:
         raise DistributionError(
             f"dist: unknown distribution {dist!r} (expected one of: {', '.join(names)})"
-            + _suggest(name, names),
+            + did_you_mean(name, names, style="clause"),
             key="dist",
         )
 
@@ -724,7 +646,7 @@ def parse_distribution(
         if key not in allowed:
             raise DistributionError(
                 f"unknown parameter {key!r} for {name} (expected: {expected})"
-                + _suggest(key, allowed),
+                + did_you_mean(key, allowed, style="clause"),
                 key=key,
             )
     optional = _OPTIONAL.get(name, frozenset())

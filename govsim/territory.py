@@ -9,7 +9,6 @@ point id; travel time is distance / speed.
 from __future__ import annotations
 
 import csv
-import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.spatial import cKDTree
+
+from govsim.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from govsim.scenario.schema import GridRow, TerritoryConfig
@@ -339,9 +340,8 @@ def read_rate_multipliers(path: Path, grid_names: list[str], categories: list[st
         if j == grid_col:
             continue
         if name not in cat_index:
-            close = difflib.get_close_matches(name, categories, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(Problem(f"column {name!r}", f"not a category of the scenario{hint}"))
+            problems.append(Problem(f"column {name!r}",
+                                    f"not a category of the scenario{did_you_mean(name, categories)}"))
         else:
             columns.append((j, cat_index[name]))
     grid_index = {name: g for g, name in enumerate(grid_names)}

@@ -51,7 +51,6 @@ days* are ``(horizon − warmup) / 24``. A **case** is an issue that became know
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import numbers
 from collections.abc import Mapping
@@ -60,6 +59,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+
+from govsim.distributions import Distribution
+from govsim.suggest import closest, did_you_mean
 
 __all__ = ["DERIVED_METRICS", "Target", "TargetFit", "derived_metrics", "fit_targets", "measure"]
 
@@ -192,8 +194,11 @@ def measure(scenario: Any, n: int = 3, seed: int = 0, *, overrides: Mapping[str,
     rep = replicate(scenario, n=n, seed=seed, overrides=overrides, executor=executor, jobs=jobs,
                     issues=True, progress=False)
     sc = rep.scenario
+    issues = rep.issues
+    assert issues is not None  # asked for: issues=True
     rows = []
-    for i, part in rep.issues.groupby("replication", sort=True):
+    i: Any  # a replication number (pandas-stubs type a group's key as any scalar)
+    for i, part in issues.groupby("replication", sort=True):
         rows.append({"replication": int(i),
                      **derived_metrics(part, sc.horizon, sc.warmup, sc.policy)})
     derived = pd.DataFrame(rows)
@@ -233,8 +238,7 @@ def _check_targets(targets: Mapping[str, Any]) -> dict[str, Target]:
         metric, op, value = spec[0], spec[1], spec[2]
         tol = spec[3] if len(spec) == 4 else 0.05
         if metric not in known:
-            close = difflib.get_close_matches(str(metric), known, n=3)
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else (
+            hint = did_you_mean(str(metric), known, style="clause", n=3) or (
                 "; see docs/metrics.md and govsim.calibration.targets.DERIVED_METRICS")
             raise ValueError(f"{where}: unknown metric {metric!r}{hint}")
         if op not in _OPS:
@@ -305,17 +309,16 @@ def _walk(scenario: Any, key: str) -> tuple[Any, Any, str]:
         elif isinstance(obj, Mapping):
             if seg not in obj:
                 options = [str(k) for k in obj]
-                close = difflib.get_close_matches(str(seg), options, n=1)
+                close = closest(str(seg), options)
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 raise ScenarioError.single(
                     key, f"{walked or 'the scenario'!r} has no {seg!r}; {hint}it has: "
                          f"{', '.join(options) or 'nothing'}", "vary")
             obj, annotation = obj[seg], None
-        elif dataclasses.is_dataclass(obj):
+        elif dataclasses.is_dataclass(obj) and not isinstance(obj, Distribution):  # a distribution: below
             fields = {f.name: f for f in dataclasses.fields(obj) if not f.metadata.get("internal")}
             if seg not in fields:
-                close = difflib.get_close_matches(str(seg), list(fields), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(str(seg), fields, style="clause")
                 raise ScenarioError.single(key, f"{walked or 'the scenario'!r} has no key {seg!r}{hint}",
                                            "vary")
             obj, annotation = getattr(obj, seg), fields[seg].type

@@ -11,8 +11,10 @@ Supported annotations
 both), ``str``, ``bool``, ``Literal[...]``, ``X | None`` / ``Optional[X]``,
 ``list[X]``, ``tuple[X, ...]``, ``tuple[X, Y]``, ``dict[K, X]``, nested
 dataclasses, ``Enum`` subclasses, ``Any``, and ``Annotated[T, Parser(...)]``
-for values that need parsing (:data:`Duration`, :data:`Clock`, :data:`Dist`,
-:data:`NumberDist`; add more with :class:`Parser`).
+for values that need parsing (:data:`~govsim.params.Duration`,
+:data:`~govsim.params.Clock`, :data:`~govsim.params.Dist`,
+:data:`~govsim.params.NumberDist`, defined in :mod:`govsim.params` and
+re-exported here; add more with :class:`~govsim.params.Parser`).
 
 Field metadata (``dataclasses.field(metadata={...})``)
 ------------------------------------------------------
@@ -33,7 +35,6 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import datetime
-import difflib
 import enum
 import functools
 import json
@@ -44,11 +45,14 @@ import re
 import types
 import typing
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Callable, Literal, Union, cast, get_args, get_origin
 
-from govsim.distributions import Distribution, Fixed, parse_distribution, parse_number
+import numpy as np
+
+from govsim.distributions import Distribution
+from govsim.params import Clock, Dist, Duration, NumberDist, Parser, _fmt_clock, _fmt_dist, _fmt_duration
 from govsim.scenario.errors import Problem, ScenarioError
-from govsim.units import format_duration, parse_clock, parse_duration
+from govsim.suggest import closest, did_you_mean
 
 __all__ = [
     "Parser",
@@ -64,123 +68,17 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- markers
-
-
-@dataclass(frozen=True)
-class Parser:
-    """Marker for ``Annotated[T, Parser(func, expected)]``: the raw value is parsed by ``func``.
-
-    ``func(raw)`` returns the typed value or raises ``ValueError`` (or
-    ``TypeError``); the exception message becomes the problem message at the
-    field's path. A message that starts with a sub-key (``"sd: must be > 0"``)
-    for a mapping or list value is reported at that sub-path
-    (``...handling.sd``).
-
-    ``expected`` completes "expected ..." (``"a duration such as '2h'"``);
-    ``name`` is the short type name in the reference and in bound messages
-    (``"duration"``); ``fmt`` turns a parsed value back into plain data as it
-    would be written in a file (used to show defaults and bounds).
-    """
-
-    func: Callable[[Any], Any]
-    expected: str
-    name: str | None = None
-    fmt: Callable[[Any], Any] | None = None
-
-    @property
-    def label(self) -> str:
-        return self.name or self.expected
-
-
-def _fmt_duration(hours: float) -> Any:
-    return 0 if hours == 0 else format_duration(hours)
-
-
-def _fmt_clock(hours: float) -> str:
-    minutes = int(round(float(hours) * 60.0))
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-_DIMENSIONLESS_PARAMS = frozenset({"shape", "weights", "zero"})
-
-
-def _fmt_dist(dist: Any, value_fmt: Callable[[float], Any]) -> Any:
-    if not isinstance(dist, Distribution):
-        return to_plain(dist)
-    if isinstance(dist, Fixed):
-        return value_fmt(dist.value)
-    out: dict[str, Any] = {}
-    for key, value in dist.spec().items():
-        if key == "dist" or key in _DIMENSIONLESS_PARAMS:
-            out[key] = to_plain(value)
-        elif key == "of":
-            out[key] = _fmt_dist(getattr(dist, "of"), value_fmt)
-        elif isinstance(value, (list, tuple)):
-            out[key] = [value_fmt(v) for v in value]
-        else:
-            out[key] = value_fmt(value)
-    return out
+# --------------------------------------------------------------------------- formatting
 
 
 def format_dist(dist: Any) -> Any:
     """A duration distribution as it is written in a scenario file (durations with units)."""
-    return _fmt_dist(dist, _fmt_duration)
+    return to_plain(_fmt_dist(dist, _fmt_duration))
 
 
 def format_hours(hours: Any) -> dict[str, Any]:
     """An :class:`HoursConfig` as written in a scenario file (``{start: "08:00", ...}``)."""
     return {"start": _fmt_clock(hours.start), "end": _fmt_clock(hours.end), "days": list(hours.days)}
-
-
-def _fmt_number(x: float) -> Any:
-    x = float(x)
-    return int(x) if x.is_integer() and abs(x) < 1e15 else x
-
-
-def _parse_number_dist(spec: Any) -> Distribution:
-    return parse_distribution(spec, value_parser=parse_number)
-
-
-#: A duration with a unit (``"15min"``, ``"2h"``, ``"1d"``), in float hours.
-Duration = Annotated[
-    float,
-    Parser(
-        parse_duration,
-        "a duration such as '15min', '2h' or '1d'",
-        name="duration",
-        fmt=_fmt_duration,
-    ),
-]
-
-#: A time of day ``"HH:MM"``, in float hours since midnight.
-Clock = Annotated[
-    float,
-    Parser(parse_clock, 'a time of day such as "08:00"', name="time of day", fmt=_fmt_clock),
-]
-
-#: A distribution of durations: ``"15min"`` or ``{dist: lognormal, mean: 20min, sd: 10min}``.
-Dist = Annotated[
-    Distribution,
-    Parser(
-        parse_distribution,
-        "a duration such as '15min' or a distribution such as "
-        "{dist: lognormal, mean: 20min, sd: 10min}",
-        name="duration or distribution",
-        fmt=functools.partial(_fmt_dist, value_fmt=_fmt_duration),
-    ),
-]
-
-#: A distribution of plain numbers: ``300`` or ``{dist: uniform, low: 20, high: 80}``.
-NumberDist = Annotated[
-    Distribution,
-    Parser(
-        _parse_number_dist,
-        "a number such as 300 or a distribution such as {dist: uniform, low: 20, high: 80}",
-        name="number or distribution",
-        fmt=functools.partial(_fmt_dist, value_fmt=_fmt_number),
-    ),
-]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -223,7 +121,7 @@ def _show(value: Any) -> str:
     """A value as in a scenario file: ``-1``, ``2.5``, ``'abc'``, ``true``, ``null``."""
     if value is None:
         return "null"
-    if isinstance(value, (bool, _np_bool_types())):
+    if _is_bool(value):
         return "true" if value else "false"
     if isinstance(value, numbers.Integral):
         return str(int(value))
@@ -242,7 +140,7 @@ def _got(value: Any) -> str:
         return "a mapping"
     if isinstance(value, (list, tuple)):
         return "a list"
-    if isinstance(value, (bool, _np_bool_types())):
+    if _is_bool(value):
         return f"{_show(value)} (boolean)"
     if isinstance(value, numbers.Integral):
         return f"{_show(value)} (int)"
@@ -257,18 +155,8 @@ def _got(value: Any) -> str:
     return f"{_show(value)} ({type(value).__name__})"
 
 
-@functools.lru_cache(maxsize=None)
-def _np_bool_types() -> tuple[type, ...]:
-    try:
-        import numpy as np
-
-        return (np.bool_,)
-    except ImportError:  # pragma: no cover
-        return ()
-
-
 def _is_bool(value: Any) -> bool:
-    return isinstance(value, (bool, _np_bool_types()))
+    return isinstance(value, (bool, np.bool_))
 
 
 def _is_union(tp: Any) -> bool:
@@ -327,9 +215,21 @@ class _FieldSpec:
         return self.field.metadata
 
 
-@functools.lru_cache(maxsize=None)
 def _fields(cls: type) -> tuple[_FieldSpec, ...]:
-    """The file-format fields of dataclass ``cls`` with resolved type hints."""
+    """The file-format fields of dataclass ``cls`` with resolved type hints.
+
+    A class with a ``__section_fields__()`` classmethod is an *open section* whose keys
+    come from a registry (``governance:``: one key per registered mechanism): its
+    fields are asked for on every call, so a name registered later is a key at once.
+    """
+    open_fields = getattr(cls, "__section_fields__", None)
+    if open_fields is not None:
+        return tuple(_FieldSpec(name, hint, f, False) for name, hint, f in open_fields())
+    return _dataclass_fields(cls)
+
+
+@functools.lru_cache(maxsize=None)
+def _dataclass_fields(cls: type) -> tuple[_FieldSpec, ...]:
     try:
         hints = typing.get_type_hints(cls, include_extras=True)
     except Exception as exc:  # NameError for unresolvable forward references
@@ -348,17 +248,6 @@ def _fields(cls: type) -> tuple[_FieldSpec, ...]:
 
 def _field_names(cls: type) -> list[str]:
     return [s.name for s in _fields(cls)]
-
-
-def _suggest(word: Any, choices: collections.abc.Iterable[str]) -> str | None:
-    if not isinstance(word, str):
-        return None
-    choices = list(choices)
-    lowered = {c.lower(): c for c in choices}
-    if word.lower() in lowered:
-        return lowered[word.lower()]
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return close[0] if close else None
 
 
 # --------------------------------------------------------------------------- expected-phrases
@@ -500,18 +389,18 @@ def _convert(tp: Any, value: Any, path: str, meta: collections.abc.Mapping[str, 
         return _INVALID
 
     if tp is int:
-        result = _to_int(value)
-        if result is None:
+        as_int = _to_int(value)
+        if as_int is None:
             ctx.add(path, f"expected an integer, got {_got(value)}")
             return _INVALID
-        return _check_number(result, value, "an integer", meta, path, ctx)
+        return _check_number(as_int, value, "an integer", meta, path, ctx)
 
     if tp is float:
-        result = _to_float(value)
-        if result is None:
+        as_float = _to_float(value)
+        if as_float is None:
             ctx.add(path, f"expected a number, got {_got(value)}")
             return _INVALID
-        return _check_number(result, value, "a number", meta, path, ctx)
+        return _check_number(as_float, value, "a number", meta, path, ctx)
 
     if tp is str:
         if isinstance(value, str):
@@ -548,7 +437,7 @@ def _to_int(value: Any) -> int | None:
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real) and math.isfinite(float(value)) and float(value).is_integer():
-        return int(value)
+        return int(math.trunc(value))
     return None
 
 
@@ -593,9 +482,7 @@ def _check_len(result: Any, meta: collections.abc.Mapping[str, Any], path: str, 
 def _bad_choice(allowed: list[Any], value: Any, path: str, ctx: _Ctx) -> Any:
     shown = _show(value) if isinstance(value, str) else _got(value)
     msg = f"expected one of {', '.join(_show(a) for a in allowed)}, got {shown}"
-    close = _suggest(value, [a for a in allowed if isinstance(a, str)])
-    if close is not None:
-        msg += f"; did you mean {close!r}?"
+    msg += did_you_mean(value, [a for a in allowed if isinstance(a, str)], style="clause", case="exact_first")
     ctx.add(path, msg)
     return _INVALID
 
@@ -736,9 +623,9 @@ def _convert_dict(key_tp: Any, val_tp: Any, value: Any, path: str, meta: collect
 
 
 def _unknown_key_message(key: Any, names: list[str]) -> tuple[str, str | None]:
-    close = _suggest(key, names)
-    if close is not None:
-        return f"unknown key; did you mean {close!r}?", close
+    close = closest(key, names, case="exact_first")
+    if close:
+        return f"unknown key; did you mean {close[0]!r}?", close[0]
     if names:
         return f"unknown key; expected one of: {', '.join(names)}", None
     return "unknown key; no keys are allowed here", None
@@ -809,6 +696,8 @@ def to_plain(obj: Any) -> Any:
     """
     if isinstance(obj, Distribution):
         return to_plain(obj.spec())
+    if hasattr(type(obj), "__section_fields__"):
+        return {spec.name: to_plain(getattr(obj, spec.name)) for spec in _fields(type(obj))}
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {
             f.name: to_plain(getattr(obj, f.name))
@@ -926,8 +815,8 @@ def _nested(tp: Any, path: str) -> list[tuple[type, str]]:
         args = [a for a in get_args(tp) if a is not Ellipsis]
         return [pair for a in args for pair in _nested(a, path + "[]")]
     if origin in (dict, collections.abc.Mapping):
-        args = get_args(tp)
-        return _nested(args[1], path + ".*") if args else []
+        key_val = get_args(tp)
+        return _nested(key_val[1], path + ".*") if key_val else []
     if _is_dataclass_type(tp):
         return [(tp, path)]
     return []
@@ -966,8 +855,8 @@ def _doc_plain(tp: Any, value: Any) -> Any:
             return [_doc_plain(a, v) for a, v in zip(args, value)]
         return to_plain(value)
     if origin in (dict, collections.abc.Mapping) and isinstance(value, collections.abc.Mapping):
-        args = get_args(tp)
-        val_tp = args[1] if args else Any
+        key_val = get_args(tp)
+        val_tp = key_val[1] if key_val else Any
         return {to_plain(k): _doc_plain(val_tp, v) for k, v in value.items()}
     if _is_dataclass_type(tp) and isinstance(value, tp):
         return {s.name: _doc_plain(s.hint, getattr(value, s.name)) for s in _fields(tp)}
@@ -1014,7 +903,8 @@ def _default_text(spec: _FieldSpec) -> str:
     f = spec.field
     if spec.required:
         return "required"
-    value = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    make = cast("Callable[[], Any]", f.default_factory)
+    value = f.default if f.default is not dataclasses.MISSING else make()
     if dataclasses.is_dataclass(value) and not isinstance(value, type) and not isinstance(value, Distribution):
         try:
             if value == type(value)():
@@ -1072,9 +962,7 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
         default = row["default"]
         if row["required"]:
             default = "**required**"
-        elif default == _SEE_BELOW:
-            default = default
-        else:
+        elif default != _SEE_BELOW:
             default = f"`{_cell(default)}`"
         lines.append(
             f"| `{_cell(row['path'])}` | {_cell(row['type'])} | {default} "
