@@ -9,6 +9,7 @@ from govsim.engine import Simulation, run
 from govsim.calibration import Calibration, CalibrationError, calibrate, check_fit, fit_targets
 from govsim.experiments import compare, replicate, sweep
 from govsim.issues import Channel, Issue, Status
+from govsim.mechanisms import Mechanism, register_mechanism
 from govsim.policies import DispatchPolicy, PatrolRoute, register_policy, register_route
 from govsim.result import Result
 from govsim.scenario import ScenarioError, load_scenario
@@ -17,7 +18,8 @@ from govsim.scenario.schema import Scenario
 __version__ = "0.1.0"
 
 __all__ = [
-    "Calibration", "CalibrationError", "Channel", "DispatchPolicy", "Issue", "PatrolRoute", "Result", "Scenario", "ScenarioError",
-    "Simulation", "Status", "calibrate", "check_fit", "compare", "fit_targets", "load_scenario", "register_policy", "register_route",
-    "replicate", "run", "sweep", "__version__",
+    "Calibration", "CalibrationError", "Channel", "DispatchPolicy", "Issue", "Mechanism", "PatrolRoute", "Result",
+    "Scenario", "ScenarioError", "Simulation", "Status", "calibrate", "check_fit", "compare", "fit_targets",
+    "load_scenario", "register_mechanism", "register_policy", "register_route", "replicate", "run", "sweep",
+    "__version__",
 ]

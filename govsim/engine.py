@@ -19,18 +19,17 @@ from typing import Any
 import numpy as np
 import simpy
 
-from govsim.agents.councils import ResidentCouncils
 from govsim.agents.departments import Departments
-from govsim.agents.liaisons import PartyLiaison
 from govsim.agents.mediation import MediationLadder
-from govsim.agents.participation import Participation, rate_changes
+from govsim.agents.participation import Participation, RateChange
 from govsim.agents.patrol import PatrolWatch
 from govsim.agents.residents import WALK_IN_DRAW, IssuePlan, Residents
-from govsim.agents.responders import ResponderHiring
+from govsim.agents.responders import Hiring
 from govsim.agents.sensors import FalseAlarms, choose_grids, sensor_intensity
 from govsim.agents.stations import ServiceStation
 from govsim.agents.workers import GridWorker, Shift
 from govsim.issues import CategoryTable, Channel, Issue, Status
+from govsim.mechanisms import MECHANISMS, Mechanism
 from govsim.policies import POLICIES, ROUTES
 from govsim.policies.board import WorkBoard
 from govsim.records import Recorder
@@ -59,17 +58,25 @@ class Simulation:
         self.stations: list[ServiceStation] = []
         self.board = WorkBoard(self)
         self.patrol = PatrolWatch(self)
-        gov = scenario.governance
-        councils = gov.councils.categories if gov.councils is not None else []
-        self.takes_off_board = [name in councils for name in self.categories.names]
         try:
-            self.participation = Participation(scenario, self.territory)
-            changes = rate_changes(scenario, self.territory, self.categories.names)
+            self.mechanisms: list[Mechanism] = [MECHANISMS[name](self, cfg)
+                                                for name, cfg in scenario.governance.active()]
+            check_references(scenario, self.territory)
+            off_board = {c for m in self.mechanisms for c in m.takes_categories()}
+            self.takes_off_board = [name in off_board for name in self.categories.names]
+            self.participation = Participation(self.territory)
+            for m in self.mechanisms:
+                m.shape_participation(self.participation)
+            changes: list[RateChange] = [ch for m in self.mechanisms for ch in m.rate_changes()]
             self.workers = self._hire_workers()
             for w in self.workers:
                 self.patrol.add_worker(w)
-            self._train(self.workers)
-            self.workers += ResponderHiring(self).hire(first_id=len(self.workers))
+            for m in self.mechanisms:
+                m.train(self.workers)
+            hiring = Hiring(self, first_id=len(self.workers))
+            for m in self.mechanisms:
+                m.hire(hiring)
+            self.workers += hiring.workers
             channels = scenario.channels
             self.sensor_grids = choose_grids(
                 channels.sensors, "channels.sensors", self.territory, self.streams.stream("sensors/placement"),
@@ -78,15 +85,19 @@ class Simulation:
                                           self.streams.stream("app/placement"))
         except ScenarioError as err:
             raise err.with_source(scenario.source) from None
-        self.local_cover = self._local_cover()
+        self.local_cover = self._local_cover(hiring.stand_ins)
         self.departments = Departments(self)
         self.ladder = MediationLadder(self)
-        self.councils = ResidentCouncils(self, self.participation)
-        self.liaison = PartyLiaison(gov.liaison, self.territory, self.categories.names)
+        for m in self.mechanisms:
+            m.start()
+        self._takers = [m for m in self.mechanisms if type(m).take is not Mechanism.take]
+        #: discovery channels that tell the grid directly (a policy's report chain is skipped)
+        self.direct_channels = frozenset(m.channel for m in self.mechanisms if m.direct and m.channel)
         self.policy = POLICIES[scenario.policy](self, scenario.policy_params())
         self.plan = IssuePlan.draw(self.territory, self.categories, channels, self.sensor_grids,
                                    self.horizon, self.streams, app_grids=self.app_grids,
-                                   participation=self.participation, changes=changes, liaison=self.liaison)
+                                   participation=self.participation, changes=changes,
+                                   finders=[m for m in self.mechanisms if m.channel])
         Residents(self, self.plan)
         self.alarms = FalseAlarms(self, self.sensor_grids, first_id=len(self.plan))
 
@@ -114,27 +125,12 @@ class Simulation:
                 workers.append(GridWorker(self, wid, grids, shift, s, route, start_k, cfg.speed_kmh, skills))
         return workers
 
-    def _train(self, workers: list[GridWorker]) -> None:
-        """Training (培训): a random share of the grid workers handle faster and settle more
-        disputes at first contact."""
-        cfg = self.scenario.governance.training
-        if cfg is None:
-            return
-        trained = self.streams.stream("training").random(len(workers)) < cfg.share
-        for w, t in zip(workers, trained.tolist()):
-            if t:
-                w.trained = True
-                w.skill = cfg.speedup
-                w.on_spot_gain = cfg.on_spot_gain
-
-    def _local_cover(self) -> set[tuple[int, int]]:
+    def _local_cover(self, stand_ins: list[GridWorker]) -> set[tuple[int, int]]:
         """(grid, category) pairs of department categories that a local responder (a service
         team, alliance staff) takes instead of the department."""
         depts = [c for c in range(self.categories.n) if self.categories.department[c] is not None]
         cover: set[tuple[int, int]] = set()
-        for w in self.workers:
-            if w.kind not in ("team", "alliance"):
-                continue  # volunteers and property staff never stand in for a department
+        for w in stand_ins:
             for c in depts:
                 if w.skills[c]:
                     cover.update((g, c) for g in w.grids)
@@ -142,14 +138,16 @@ class Simulation:
 
     # --- helpers for agents and policies ------------------------------------------------
     def hand_over(self, issue: Issue) -> bool:
-        """Route ``issue`` away from the work board if its category belongs elsewhere: to the
-        community's resident council (collective matters), or to its department — unless a
-        local team or alliance staff serving its grid handles the category. True if handed over.
-        Dispatch policies call this once an issue has been classified."""
+        """Route ``issue`` away from the work board if its category belongs elsewhere: to a
+        mechanism that takes it (collective matters to the community's resident council), or
+        to its department — unless a local team or alliance staff serving its grid handles
+        the category. True if handed over. Dispatch policies call this once an issue has
+        been classified."""
         if issue.category < 0:
             return False
-        if self.councils.take(issue):
-            return True
+        for m in self._takers:
+            if m.take(issue):
+                return True
         if (issue.grid, issue.category) in self.local_cover:
             return False
         return self.departments.take(issue)
@@ -211,7 +209,9 @@ class Simulation:
         p += worker.on_spot_gain * (1.0 - p)
         issue.path = "grid"
         factor, floor = self.ladder.factor_and_floor(issue)
-        if floor == 0 and issue.dispute_u[0] < p * factor:
+        u = issue.dispute_u
+        assert u is not None  # a dispute (on_spot_success is set) has its draws
+        if floor == 0 and u[0] < p * factor:
             self.settle(issue, "grid")
         else:
             self.ladder.refer(issue, 0)
@@ -260,6 +260,26 @@ class Simulation:
         return Result.from_simulation(self)
 
 
+def check_references(scenario: Scenario, territory: Territory) -> None:
+    """Names the governance mechanisms refer to that the built district lacks (communities,
+    area types, grid ids of a district read from a grids CSV; the loader checks them when
+    the scenario itself defines the district)."""
+    from govsim.scenario.errors import Problem
+    from govsim.scenario.schema import _unknown_name
+
+    problems = []
+    for name, cfg in scenario.governance.active():
+        refs = MECHANISMS[name].references(cfg)
+        problems += [Problem(path, _unknown_name(c, territory.communities, "community"))
+                     for path, c in refs.communities if c not in territory.communities]
+        problems += [Problem(path, _unknown_name(a, territory.area_types, "area type"))
+                     for path, a in refs.area_types if a not in territory.area_types]
+        problems += [Problem(path, f"no such grid {g} (the district has grids 0..{territory.n_grids - 1})")
+                     for path, g in refs.grid_ids if not 0 <= g < territory.n_grids]
+    if problems:
+        raise ScenarioError(problems)
+
+
 def worker_areas(n_grids: int, per_grid: float) -> list[tuple[tuple[int, ...], int, int]]:
     """Areas of the workers of one shift: ``(grids, phase, n_phases)`` per worker.
 
@@ -276,20 +296,22 @@ def worker_areas(n_grids: int, per_grid: float) -> list[tuple[tuple[int, ...], i
             if bounds[i + 1] > bounds[i]]
 
 
-def run(scenario: Scenario | str | Path | dict, seed: int | None = None,
+def run(scenario: Scenario | str | Path | dict[str, Any], seed: int | np.random.SeedSequence | None = None,
         overrides: dict[str, Any] | None = None) -> Result:
     """Run ``scenario`` once and return its :class:`~govsim.result.Result`.
 
     ``scenario`` is a loaded :class:`Scenario`, a path to a YAML file or a dict.
-    ``seed`` defaults to the scenario's ``seed`` key, then 0.
+    ``seed`` (an integer or a :class:`numpy.random.SeedSequence`) defaults to the scenario's
+    ``seed`` key, then 0.
     """
     from govsim.scenario import load_scenario
 
     if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario, overrides=overrides)
+        loaded = load_scenario(scenario, overrides=overrides)
     elif overrides:
-        source = scenario.source
-        scenario = dataclasses.replace(load_scenario(scenario.raw, overrides=overrides), source=source)
+        loaded = dataclasses.replace(load_scenario(scenario.raw or {}, overrides=overrides), source=scenario.source)
+    else:
+        loaded = scenario
     if seed is None:
-        seed = scenario.seed if scenario.seed is not None else 0
-    return Simulation(scenario, seed).run()
+        seed = loaded.seed if loaded.seed is not None else 0
+    return Simulation(loaded, seed).run()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -23,8 +24,11 @@ NAN = math.nan
 INF = math.inf
 
 
-class Status:
-    """Where an issue is. Every issue is in exactly one of these at any time."""
+class Status(StrEnum):
+    """Where an issue is. Every issue is in exactly one of these at any time.
+
+    A ``str`` enum: each member equals its value (``Status.RESOLVED == "resolved"``), so
+    tables hold and compare the plain words."""
 
     HIDDEN = "hidden"            # arisen, not yet known to anyone who can act
     REPORTED = "reported"        # known; passing through a report chain or classification
@@ -36,14 +40,21 @@ class Status:
     LAPSED = "lapsed"            # went away before anyone took it on (vendor left, resolved itself)
     UNSETTLED = "unsettled"      # a dispute not settled at the top of the ladder (passed to court)
 
-    OPEN = (HIDDEN, REPORTED, WAITING)
-    ACTIVE = (ASSIGNED, IN_PROGRESS, REFERRED)
-    CLOSED = (RESOLVED, LAPSED, UNSETTLED)
-    ALL = (HIDDEN, REPORTED, WAITING, ASSIGNED, IN_PROGRESS, REFERRED, RESOLVED, LAPSED, UNSETTLED)
+    OPEN: ClassVar[tuple[Status, ...]]  # not yet taken on: hidden, reported, waiting
+    ACTIVE: ClassVar[tuple[Status, ...]]  # taken on: assigned, in progress, referred
+    CLOSED: ClassVar[tuple[Status, ...]]  # resolved, lapsed, unsettled
+    ALL: ClassVar[tuple[Status, ...]]
 
 
-class Channel:
-    """How an issue first became known (发现渠道)."""
+Status.OPEN = (Status.HIDDEN, Status.REPORTED, Status.WAITING)
+Status.ACTIVE = (Status.ASSIGNED, Status.IN_PROGRESS, Status.REFERRED)
+Status.CLOSED = (Status.RESOLVED, Status.LAPSED, Status.UNSETTLED)
+Status.ALL = tuple(Status)
+
+
+class Channel(StrEnum):
+    """How an issue first became known (发现渠道). A governance mechanism may add a channel
+    of its own (:attr:`govsim.mechanisms.Mechanism.channel`), recorded by its name."""
 
     PATROL = "patrol"    # 巡查发现
     REPORT = "report"    # resident report: hotline 12345 or app
@@ -51,7 +62,10 @@ class Channel:
     WALK_IN = "walk_in"  # residents bring a dispute to a mediation room themselves
     LIAISON = "liaison"  # a party member's contact with a linked household, 党员联户
 
-    ALL = (PATROL, REPORT, SENSOR, WALK_IN, LIAISON)
+    ALL: ClassVar[tuple[Channel, ...]]
+
+
+Channel.ALL = tuple(Channel)
 
 
 class Issue:
@@ -203,9 +217,8 @@ class CategoryTable:
 
 def _inline_multipliers(scenario: Scenario, grid_names: list[str], categories: list[str]) -> np.ndarray:
     """``territory.rate_multipliers`` as an array (category × grid); unknown names are errors."""
-    import difflib
-
     from govsim.scenario.errors import Problem, ScenarioError
+    from govsim.suggest import did_you_mean
 
     out = np.ones((len(categories), len(grid_names)))
     grid_index = {g: i for i, g in enumerate(grid_names)}
@@ -213,8 +226,7 @@ def _inline_multipliers(scenario: Scenario, grid_names: list[str], categories: l
     for cat, by_grid in (scenario.territory.rate_multipliers or {}).items():
         path = f"territory.rate_multipliers.{cat}"
         if cat not in categories:
-            close = difflib.get_close_matches(cat, categories, n=1, cutoff=0.6)
-            problems.append(Problem(path, f"unknown category {cat!r}" + (f" (did you mean {close[0]!r}?)" if close else "")))
+            problems.append(Problem(path, f"unknown category {cat!r}" + did_you_mean(cat, categories)))
             continue
         c = categories.index(cat)
         for grid, mult in by_grid.items():

@@ -8,7 +8,8 @@ counted, and worker time and patrol visits are clipped to ``[warmup, horizon)``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,8 @@ from govsim.issues import Status
 
 TIME_USE_STATES = ("patrol", "travel", "handle", "idle")
 
-SUMMARY_KEYS = (
+#: metrics of every run: issues, patrol coverage, workers, disputes, stations
+CORE_KEYS = (
     "n_issues", "resolution_rate", "lapsed_share", "discovered_share",
     "discovery_delay_mean", "discovery_delay_p50", "discovery_delay_p90",
     "dispatch_delay_mean", "response_time_mean", "response_time_p90",
@@ -27,15 +29,40 @@ SUMMARY_KEYS = (
     "n_disputes", "dispute_resolution_rate", "settled_grid_share", "settled_community_share",
     "settled_street_share", "settled_district_share", "unsettled_share",
     "mediation_wait_mean", "mediator_utilisation", "department_backlog_end",
-    "liaison_household_share", "liaison_contact_share", "liaison_found_share", "participation_end",
-    "volunteer_days", "volunteer_handled", "problems_per_volunteer_day",
-    "handled_by_team", "handled_by_alliance", "handled_by_property_staff",
-    "council_topics", "council_agreement_rate", "council_time_mean", "council_backlog_end",
-    "infrastructure_cost",
 )
-RESPONDER_KINDS = ("volunteer", "team", "alliance", "property_staff")
-# Metrics of the governance mechanisms: zero (or NaN) in a scenario without them.
-GOVERNANCE_KEYS = SUMMARY_KEYS[SUMMARY_KEYS.index("liaison_household_share"):]
+#: metrics after the governance mechanisms' own: the cost of sensors and the app
+TAIL_KEYS = ("infrastructure_cost",)
+
+
+def governance_keys() -> tuple[str, ...]:
+    """Metrics of the registered governance mechanisms (in registration order), then
+    :data:`TAIL_KEYS`: zero (or NaN) in a scenario without them."""
+    from govsim.mechanisms import MECHANISMS
+
+    return tuple(k for m in MECHANISMS.values() for k in m.metrics) + TAIL_KEYS
+
+
+def summary_keys() -> tuple[str, ...]:
+    """The metrics of :meth:`Result.summary`, in order: :data:`CORE_KEYS`, then
+    :func:`governance_keys` (including those of mechanisms registered by study code)."""
+    return CORE_KEYS + governance_keys()
+
+
+if TYPE_CHECKING:
+    SUMMARY_KEYS: tuple[str, ...]
+    GOVERNANCE_KEYS: tuple[str, ...]
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    # SUMMARY_KEYS and GOVERNANCE_KEYS follow the registry: a mechanism registered by
+    # study code adds its metrics to both.
+    if name == "SUMMARY_KEYS":
+        return summary_keys()
+    if name == "GOVERNANCE_KEYS":
+        return governance_keys()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 LADDER_LEVELS = ("grid", "community", "street", "district")
 
 
@@ -188,38 +215,20 @@ def station_metrics(stations: pd.DataFrame, issues: pd.DataFrame) -> dict[str, f
 
 
 def governance_metrics(issues: pd.DataFrame, workers: pd.DataFrame, time_use: pd.DataFrame,
-                       council_topics: pd.DataFrame, facts: dict[str, float], warmup: float,
+                       tables: Mapping[str, pd.DataFrame], facts: Mapping[str, float], warmup: float,
                        horizon: float) -> dict[str, float]:
-    """Metrics of the governance mechanisms; issues created at or after ``warmup``, volunteer
-    days and costs within ``[warmup, horizon)``. Counts and shares are 0 for a mechanism
-    that is off; rates without a denominator (agreement rate, problems per volunteer day)
-    and participation when it is not modelled are NaN."""
-    nan = math.nan
-    df = issues[issues["created_at"] >= warmup]
-    out: dict[str, float] = {
-        "liaison_household_share": facts.get("liaison_household_share", 0.0),
-        "liaison_contact_share": facts.get("liaison_contact_share", 0.0),
-        "participation_end": facts.get("participation_end", nan),
-        "liaison_found_share": float((df["channel"] == "liaison").mean()) if len(df) else nan,
-    }
-    kind = workers["kind"].to_numpy()
-    handled = df[(df["status"] == Status.RESOLVED) & (df["handler"] >= 0)]
-    by_kind = pd.Series(kind[handled["handler"].to_numpy()]).value_counts()
-    for k, key in zip(RESPONDER_KINDS, ("volunteer_handled", "handled_by_team", "handled_by_alliance",
-                                        "handled_by_property_staff")):
-        out[key] = int(by_kind.get(k, 0))
-    vol = np.flatnonzero(kind == "volunteer")
-    on = time_use[time_use["worker"].isin(vol) & (time_use["start"] >= warmup) & (time_use["start"] < horizon)]
-    days = len(set(zip(on["worker"].tolist(), (on["start"] // 24.0).astype(int).tolist())))
-    out["volunteer_days"] = days
-    out["problems_per_volunteer_day"] = out["volunteer_handled"] / days if days else nan
-    council = df[df["path"] == "council"]
-    topics = council_topics[council_topics["issue_id"].isin(council["issue_id"])]
-    out["council_topics"] = len(council)
-    out["council_agreement_rate"] = float(topics["agreed"].mean()) if len(topics) else nan
-    done = council[council["status"] == Status.RESOLVED]
-    out["council_backlog_end"] = int((council["status"] == Status.REFERRED).sum())
-    out["council_time_mean"] = float((done["resolved_at"] - done["created_at"]).mean()) if len(done) else nan
+    """Metrics of every registered governance mechanism (each measures its own, also when it
+    is off: counts and shares 0, rates without a denominator NaN), and the infrastructure
+    cost within ``[warmup, horizon)``. ``tables`` are the mechanisms' tables, ``facts``
+    the numbers they kept about the run (``Result.governance``)."""
+    from govsim.mechanisms import MECHANISMS, RunView
+
+    specs = [spec for mech in MECHANISMS.values() for spec in mech.tables]
+    tables = {spec.name: tables[spec.name] if spec.name in tables else spec.empty() for spec in specs}
+    view = RunView(issues, workers, time_use, tables, facts, warmup, horizon)
+    out: dict[str, float] = {}
+    for mech in MECHANISMS.values():
+        out |= mech.measure(view)
     per_year = facts.get("infrastructure_cost_per_year", 0.0)
     out["infrastructure_cost"] = per_year * (horizon - warmup) / (365 * 24.0)
     return out

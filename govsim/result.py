@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cached_property
-from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,23 +26,18 @@ import numpy as np
 import pandas as pd
 
 from govsim import metrics
-from govsim.agents.councils import TOPIC_COLUMNS
 from govsim.agents.stations import TURNED_AWAY, ServerGroup
-from govsim.agents.workers import STATE_NAMES
 from govsim.issues import Issue
+from govsim.tables import FALSE_ALARMS, ISSUES, PATROLS, SESSIONS, STATIONS, TIME_USE, core_tables
 
 if TYPE_CHECKING:
+    from govsim.tables import TableSpec
     from govsim.engine import Simulation
     from govsim.policies.routes import PatrolRoute
     from govsim.scenario.schema import Scenario
     from govsim.territory import Territory
 
-ISSUE_COLUMNS = (
-    "issue_id", "category", "grid", "community", "street", "point", "priority", "initial_priority",
-    "created_at", "discovered_at", "channel", "queued_at", "assigned_at", "arrived_at",
-    "resolved_at", "closed_at", "deadline_at", "escalated_at", "handler", "status",
-    "department", "settled_level", "path",
-)
+ISSUE_COLUMNS = ISSUES.names
 
 
 class Result:
@@ -55,7 +49,7 @@ class Result:
         patrols: pd.DataFrame, time_use: pd.DataFrame, worker_info: pd.DataFrame, grids: pd.DataFrame,
         point_grid: np.ndarray, routes: list[PatrolRoute], sessions: pd.DataFrame,
         station_info: pd.DataFrame, station_groups: list[list[ServerGroup]], dispute_categories: list[str],
-        council_topics: pd.DataFrame | None = None, governance: dict[str, float] | None = None,
+        tables: dict[str, pd.DataFrame] | None = None, governance: dict[str, float] | None = None,
     ) -> None:
         self.scenario = scenario
         self.seed = seed
@@ -75,27 +69,27 @@ class Result:
         self._station_info = station_info
         self._station_groups = station_groups
         self.dispute_categories = dispute_categories
-        self.council_topics = (council_topics if council_topics is not None
-                               else pd.DataFrame({c: [] for c in TOPIC_COLUMNS}))
-        self.governance = dict(governance or {})  # facts of the run's mechanisms (see metrics.governance_metrics)
+        tables = tables or {}
+        #: the governance mechanisms' own tables, by name (empty for a mechanism that is off)
+        self.tables = {spec.name: tables[spec.name] if tables.get(spec.name) is not None else spec.empty()
+                       for spec in _mechanism_tables()}
+        self.governance = dict(governance or {})  # facts the mechanisms kept about the run (Mechanism.facts)
+
+    @property
+    def council_topics(self) -> pd.DataFrame:
+        """One row per deliberation of a topic at a resident council's sitting."""
+        return self.tables["council_topics"]
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
     def from_simulation(cls, sim: Simulation) -> Result:
         terr = sim.territory
         cat_names = sim.categories.names
+        # The recorder's columns are views of its arrays: the tables take copies (copy=True).
         seg = sim.records.segments()
         home = np.array([w.grids[0] for w in sim.workers], dtype=np.int64)
-        patrols = pd.DataFrame({
-            "worker": seg["worker"], "grid": home[seg["worker"]] if len(seg["worker"]) else seg["worker"],
-            "start": seg["start"], "end": seg["end"], "first_visit": seg["k0"], "visits": seg["visits"],
-        })
-        use = sim.records.time_uses()
-        time_use = pd.DataFrame({
-            "worker": use["worker"],
-            "state": pd.Categorical.from_codes(use["state"], categories=list(STATE_NAMES)),
-            "start": use["start"], "end": use["end"],
-        })
+        patrols = PATROLS.from_records(seg, {"grid": home[seg["worker"]]}, copy=True)
+        time_use = TIME_USE.from_records(sim.records.time_uses(), copy=True)
         worker_info = pd.DataFrame({
             "worker": [w.id for w in sim.workers],
             "home_grid": home,
@@ -116,15 +110,16 @@ class Result:
             "households": terr.grid_households, "x_m": terr.grid_x, "y_m": terr.grid_y,
             "edge_m": terr.grid_edge, "n_points": np.diff(terr.grid_first_point), "sensor": has_sensor,
             "app": np.isin(np.arange(terr.n_grids), sim.app_grids),
-            "liaison_share": sim.liaison.linked_share,
+            **_grid_columns(sim),
             "participation_end": sim.participation.at(np.arange(terr.n_grids), sim.horizon),
         })
         visits = sim.records.station_visits()
-        sessions = pd.DataFrame(visits)
-        turned_away = sessions["started"] == TURNED_AWAY
-        sessions.loc[turned_away, ["started", "ended"]] = np.nan
-        sessions["turned_away"] = turned_away
-        sessions["wait"] = sessions["started"] - sessions["arrived"]
+        turned_away = visits["started"] == TURNED_AWAY
+        started = np.where(turned_away, np.nan, visits["started"])
+        ended = np.where(turned_away, np.nan, visits["ended"])
+        sessions = SESSIONS.from_records(visits | {"started": started, "ended": ended},
+                                         {"turned_away": turned_away, "wait": started - visits["arrived"]},
+                                         copy=True)
         station_info = pd.DataFrame({
             "station": [st.index for st in sim.stations], "name": [st.name for st in sim.stations],
             "kind": [st.kind for st in sim.stations], "level": [st.level for st in sim.stations],
@@ -132,25 +127,25 @@ class Result:
             "mean_queue": [st.queue_area / sim.horizon for st in sim.stations],
             "mean_busy": [st.busy_area / sim.horizon for st in sim.stations],
         })
+        if not sim.stations:  # no rows to take types from: the spec's
+            station_info = STATIONS.empty()[list(station_info.columns)]
         disputes = [n for n, p in zip(cat_names, sim.categories.on_spot_success) if p is not None]
-        topics = pd.DataFrame(sim.councils.rows, columns=list(TOPIC_COLUMNS))
-        for col in ("published_at", "executed_at", "evaluated_at"):  # steps not reached in the run
-            topics.loc[topics[col] > sim.horizon, col] = np.nan
         chan = sim.scenario.channels
-        governance = {
-            "liaison_household_share": sim.liaison.household_share(),
-            "liaison_contact_share": sim.liaison.contacted_share(),
-            "participation_end": sim.participation.mean(sim.horizon),
-            "infrastructure_cost_per_year": (len(sim.sensor_grids) * chan.sensors.cost_per_grid
-                                             + len(sim.app_grids) * chan.app.cost_per_grid),
-        }
+        governance: dict[str, float] = {}
+        tables: dict[str, pd.DataFrame] = {}
+        for m in sim.mechanisms:
+            governance |= m.facts()
+            tables |= m.table_rows()
+        governance["participation_end"] = sim.participation.mean(sim.horizon)
+        governance["infrastructure_cost_per_year"] = (len(sim.sensor_grids) * chan.sensors.cost_per_grid
+                                                      + len(sim.app_grids) * chan.app.cost_per_grid)
         return cls(scenario=sim.scenario, seed=sim.seed, issue_records=sim.issues,
                    alarm_records=sim.false_alarms, category_names=cat_names, territory=terr,
                    patrols=patrols, time_use=time_use, worker_info=worker_info, grids=grids,
                    point_grid=terr.point_grid, routes=[w.route for w in sim.workers],
                    sessions=sessions, station_info=station_info,
                    station_groups=[list(st.groups) for st in sim.stations], dispute_categories=disputes,
-                   council_topics=topics, governance=governance)
+                   tables=tables, governance=governance)
 
     # --- tables --------------------------------------------------------------------------
     @cached_property
@@ -161,9 +156,7 @@ class Result:
     @cached_property
     def false_alarms(self) -> pd.DataFrame:
         """One row per sensor false alarm and the trip it cost."""
-        df = _issue_table(self._alarm_records, self._category_names, self._territory)
-        return df[["issue_id", "grid", "point", "created_at", "assigned_at", "arrived_at",
-                   "resolved_at", "handler", "status"]].rename(columns={"issue_id": "alarm_id"})
+        return FALSE_ALARMS.from_records(FALSE_ALARMS.read(self._alarm_records))
 
     @cached_property
     def workers(self) -> pd.DataFrame:
@@ -245,7 +238,7 @@ class Result:
         out["n_false_alarms"] = int((self.false_alarms["created_at"] >= warmup).sum())
         out |= metrics.dispute_metrics(self.issues, self.dispute_categories, warmup)
         out |= metrics.station_metrics(self.station_table(warmup), self.issues)
-        out |= metrics.governance_metrics(self.issues, self._worker_info, self.time_use, self.council_topics,
+        out |= metrics.governance_metrics(self.issues, self._worker_info, self.time_use, self.tables,
                                           self.governance, warmup, self.horizon)
         return pd.Series({k: out[k] for k in metrics.SUMMARY_KEYS}, name=self.scenario.name)
 
@@ -266,10 +259,8 @@ class Result:
             except ImportError:
                 fmt = "csv"
         written = []
-        tables = {"issues": self.issues, "false_alarms": self.false_alarms, "patrols": self.patrols,
-                  "workers": self.workers, "grids": self.grids, "sessions": self.sessions,
-                  "stations": self.stations, "time_use": self.time_use,
-                  "council_topics": self.council_topics}
+        tables = {**{name: getattr(self, name) for name in core_tables()},
+                  **self.tables}
         for name, df in tables.items():
             f = out / f"{name}.{fmt}"
             if fmt == "parquet":
@@ -316,8 +307,7 @@ class Result:
         except (OSError, ValueError) as err:
             raise ValueError(f"{src / 'run.json'}: unreadable ({err})") from None
         tables = {}
-        for name in ("issues", "false_alarms", "patrols", "workers", "grids", "sessions", "stations",
-                     "time_use"):
+        for name in core_tables():
             parquet, csv = src / f"{name}.parquet", src / f"{name}.csv"
             if not (parquet.exists() or csv.exists()):
                 raise ValueError(f"{src}: {name}.parquet or {name}.csv is missing")
@@ -333,14 +323,13 @@ class Result:
         except KeyError as err:  # a policy or route registered by a module not imported here
             raise ValueError(f"{src}: cannot rebuild scenario {scenario.name!r}: unknown {err}; "
                              f"import the module that registers it first") from None
-        issues, time_use = tables["issues"], tables["time_use"]
+        terr = sim.territory  # the categories of the issues' category columns
+        known = {"category": sim.categories.names, "community": terr.communities, "street": terr.streets}
+        for name, spec in core_tables().items():  # dtypes as written (an empty CSV has none)
+            tables[name] = spec.coerce(tables[name], known if name == "issues" else None)
+        issues, time_use, sessions = tables["issues"], tables["time_use"], tables["sessions"]
         hours = [f"{state}_h" for state in metrics.TIME_USE_STATES] + ["worked_h", "utilisation"]
-        issues["category"] = pd.Categorical(issues["category"], categories=sim.categories.names)
         issues["path"] = issues["path"].astype(object).where(issues["path"].notna(), "").astype(str)
-        time_use["state"] = pd.Categorical(time_use["state"], categories=list(STATE_NAMES))
-        sessions = tables["sessions"].astype({"station": np.int64, "issue_id": np.int64, "arrived": float,
-                                              "started": float, "ended": float, "turned_away": bool,
-                                              "wait": float})  # an empty CSV has no types
         out = cls(scenario=scenario, seed=seed, issue_records=[], alarm_records=[],
                   category_names=sim.categories.names, territory=sim.territory,
                   patrols=tables["patrols"], time_use=time_use,
@@ -351,7 +340,7 @@ class Result:
                                                    "mean_queue", "mean_busy"]],
                   station_groups=[list(st.groups) for st in sim.stations],
                   dispute_categories=info["dispute_categories"],
-                  council_topics=_read_topics(src), governance=info.get("governance"))
+                  tables=_read_mechanism_tables(src), governance=info.get("governance"))
         for name in ("issues", "false_alarms", "workers", "stations"):  # the tables as written
             out.__dict__[name] = tables[name]
         return out
@@ -361,40 +350,42 @@ class Result:
                 f"horizon={self.horizon:g}h)")
 
 
-_INT_COLUMNS = ("issue_id", "grid", "point", "priority", "initial_priority", "handler")
-_FLOAT_COLUMNS = ("created_at", "discovered_at", "queued_at", "assigned_at", "arrived_at",
-                  "resolved_at", "closed_at", "deadline_at", "escalated_at")
+def _mechanism_tables() -> list[TableSpec]:
+    from govsim.mechanisms import MECHANISMS
+
+    return [spec for m in MECHANISMS.values() for spec in m.tables]
 
 
-def _read_topics(src: Path) -> pd.DataFrame | None:
-    """The council_topics table of a run directory (None if it has none: an older govsim)."""
-    parquet, csv = src / "council_topics.parquet", src / "council_topics.csv"
-    if parquet.exists():
-        return pd.read_parquet(parquet)
-    if not csv.exists():
-        return None
-    df = pd.read_csv(csv)
-    return df.astype({"issue_id": np.int64, "round": np.int64, "agreed": bool}) if len(df) else None
+def _grid_columns(sim: Simulation) -> dict[str, np.ndarray]:
+    """Columns of the grids table contributed by the governance mechanisms (0 when off)."""
+    from govsim.mechanisms import MECHANISMS
+
+    on = {type(m).name: m.grid_values() for m in sim.mechanisms}
+    zeros = np.zeros(sim.territory.n_grids)
+    return {col.name: on.get(name, {}).get(col.name, zeros)
+            for name, m in MECHANISMS.items() for col in m.grid_columns}
+
+
+def _read_mechanism_tables(src: Path) -> dict[str, pd.DataFrame]:
+    """The mechanisms' tables of a run directory (missing ones: an older govsim, or a
+    mechanism registered after the run was written — left empty)."""
+    out = {}
+    for spec in _mechanism_tables():
+        parquet, csv = src / f"{spec.name}.parquet", src / f"{spec.name}.csv"
+        if parquet.exists():
+            out[spec.name] = pd.read_parquet(parquet)
+        elif csv.exists():
+            df = pd.read_csv(csv)
+            out[spec.name] = spec.coerce(df) if len(df) else spec.empty()
+    return out
 
 
 def _issue_table(issues: list[Issue], cat_names: list[str], terr: Territory) -> pd.DataFrame:
-    """The issue records as a table: one C-level pass over the records per column."""
-    n = len(issues)
-    cols: dict[str, Any] = {}
-    for name in ISSUE_COLUMNS:
-        if name in ("community", "street"):
-            continue
-        get = attrgetter("id" if name == "issue_id" else name)
-        if name in _INT_COLUMNS or name == "category":
-            cols[name] = np.fromiter(map(get, issues), dtype=np.int64, count=n)
-        elif name in _FLOAT_COLUMNS:
-            cols[name] = np.fromiter(map(get, issues), dtype=float, count=n)
-        else:
-            cols[name] = np.array(list(map(get, issues)), dtype=object) if n else np.empty(0, object)
-    grid = cols["grid"]
-    cols["category"] = pd.Categorical.from_codes(np.where(cols["category"] < 0, -1, cols["category"]),
-                                                 categories=cat_names)
-    df = pd.DataFrame(cols, copy=False)
-    df.insert(3, "community", pd.Categorical.from_codes(terr.grid_community[grid], terr.communities))
-    df.insert(4, "street", pd.Categorical.from_codes(terr.grid_street[grid], terr.streets))
-    return df
+    """The issue records as a table (its spec: :data:`govsim.tables.ISSUES`): one C-level pass
+    over the records per column; community and street from the grid."""
+    values = ISSUES.read(issues)
+    grid = values["grid"]
+    return ISSUES.from_records(values, {
+        "community": pd.Categorical.from_codes(terr.grid_community[grid], pd.Index(terr.communities)),
+        "street": pd.Categorical.from_codes(terr.grid_street[grid], pd.Index(terr.streets)),
+    }, categories={"category": cat_names})

@@ -25,19 +25,20 @@ def python_blocks(path: Path) -> list[str]:
                          ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_python_examples_run(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every ```python block of a page runs, in order, in one module namespace, from the repo
-    root. Policies or routes an example registers are unregistered afterwards."""
+    root. Policies, routes or mechanisms an example registers are unregistered afterwards."""
+    from govsim.mechanisms import MECHANISMS
     from govsim.policies import POLICIES, ROUTES
 
     monkeypatch.chdir(ROOT)
     module = types.ModuleType(f"govsim_doc_{path.stem.replace('-', '_')}")
     monkeypatch.setitem(sys.modules, module.__name__, module)
-    saved = dict(POLICIES), dict(ROUTES)
+    saved = dict(POLICIES), dict(ROUTES), dict(MECHANISMS)
     try:
         for i, block in enumerate(python_blocks(path)):
             code = compile(block, f"{path.name}[block {i}]", "exec")
             exec(code, module.__dict__)  # noqa: S102 - our own documentation
     finally:
-        for registry, before in zip((POLICIES, ROUTES), saved):
+        for registry, before in zip((POLICIES, ROUTES, MECHANISMS), saved):
             registry.clear()
             registry.update(before)
 
@@ -48,3 +49,14 @@ def test_scenario_reference_is_current() -> None:
     committed = (ROOT / "docs" / "scenario-reference.md").read_text(encoding="utf-8")
     assert committed == scenario_reference(), (
         "docs/scenario-reference.md is stale: run `govsim reference > docs/scenario-reference.md`")
+
+
+def test_metrics_tables_are_current() -> None:
+    """The column tables of docs/metrics.md are those of the table specs, one per core table."""
+    from govsim.tables import CORE_TABLES, sync_markdown
+
+    committed = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
+    assert sync_markdown(committed) == committed, (
+        "docs/metrics.md is stale: run `python -c \"import govsim.tables as t; t.update_docs()\"`")
+    for name in CORE_TABLES:
+        assert f"<!-- columns: {name} -->" in committed, f"docs/metrics.md has no column table of {name}"

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import govsim
 from govsim import Status
@@ -448,10 +449,26 @@ def test_bad_governance_input_names_the_field(over, path):
     ({"governance.red_property": {"area_types": ["unowned"]}}, "governance.red_property.area_types[0]"),
 ])
 def test_unknown_community_or_area_is_reported_with_the_file(over, path):
-    s = govsim.load_scenario(SMART, overrides=over)
+    # found when the file is loaded (so `govsim validate` reports it), not when the run is built
+    with pytest.raises(ScenarioError) as err:
+        govsim.load_scenario(SMART, overrides=over)
+    assert path in str(err.value) and "smart_dispatch.yaml" in str(err.value)
+
+
+def test_unknown_community_of_a_grids_csv_district_is_reported_when_built(tmp_path):
+    # a district read from a CSV is known only once read: the same check runs when the run is built
+    (tmp_path / "grids.csv").write_text("x_m,y_m,households,community\n0,0,300,north\n300,0,300,south\n")
+    doc = {"territory": {"grids_csv": "grids.csv"}, "categories": {"garbage": {"rate": 1}},
+           "governance": {"participation": {"communities": {"west": 0.5}},
+                          "festival": {"communities": ["north", "sooth"]}}}
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(doc))
+    s = govsim.load_scenario(f)
     with pytest.raises(ScenarioError) as err:
         govsim.Simulation(s, 1)
-    assert path in str(err.value) and "smart_dispatch.yaml" in str(err.value)
+    text = str(err.value)
+    assert "s.yaml" in text and "governance.participation.communities.west" in text
+    assert "governance.festival.communities[1]" in text and "did you mean 'south'" in text
 
 
 def test_same_seed_same_run_with_every_mechanism():

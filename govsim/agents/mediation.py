@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from govsim.agents.stations import ServerGroup, ServiceStation, server_groups
 from govsim.issues import Status
 from govsim.scenario.schema import LADDER
@@ -42,7 +44,7 @@ class MediationLadder:
             elif name == "street":
                 scope, names = terr.grid_street, terr.streets
             else:
-                scope, names = [0] * terr.n_grids, ["district"]
+                scope, names = np.zeros(terr.n_grids, dtype=np.int64), ["district"]
             groups = server_groups(level.mediators, level.hours, "mediator")
             for v in cfg.volunteers:
                 if v.level == name:
@@ -97,7 +99,9 @@ class MediationLadder:
     def _session_done(self, issue: Issue, room: ServiceStation, arrived: float, started: float) -> None:
         rung, level = self._rung_of_room[room.index]
         factor, _ = self.factor_and_floor(issue)
-        if issue.dispute_u[rung] < level.success * factor:
+        u = issue.dispute_u
+        assert u is not None  # only disputes climb the ladder
+        if u[rung] < level.success * factor:
             self.sim.settle(issue, room.level)
         else:
             self.refer(issue, rung)

@@ -27,7 +27,6 @@ import numpy as np
 from govsim.scenario.errors import ScenarioError
 
 if TYPE_CHECKING:
-    from govsim.scenario.schema import Scenario
     from govsim.territory import Territory
 
 
@@ -58,30 +57,19 @@ class RateChange:
 
 
 class Participation:
-    """Participation by grid over time, and the report factors it implies."""
+    """Participation by grid over time, and the report factors it implies.
 
-    def __init__(self, scenario: Scenario, territory: Territory) -> None:
-        gov = scenario.governance
-        cfg, festival = gov.participation, gov.festival
-        self.enabled = cfg is not None or festival is not None
-        self.reference = cfg.reference if cfg is not None else 0.3
-        self.elasticity = cfg.delay_elasticity if cfg is not None else 1.0
-        base = np.full(territory.n_grids, cfg.level if cfg is not None else self.reference)
-        if cfg is not None:
-            for name, level in cfg.communities.items():
-                if name not in territory.communities:
-                    from govsim.scenario.schema import _unknown_name
+    Without a mechanism that models it, participation is the reference level
+    everywhere and changes nothing (``enabled`` is False); mechanisms set it through
+    :meth:`~govsim.mechanisms.Mechanism.shape_participation`."""
 
-                    raise ScenarioError.single(f"governance.participation.communities.{name}",
-                                               _unknown_name(name, territory.communities, "community"))
-                base[territory.grid_community == territory.communities.index(name)] = level
-        self.before = base
-        self.after = base.copy()
+    def __init__(self, territory: Territory, reference: float = 0.3) -> None:
+        self.enabled = False
+        self.reference = reference
+        self.elasticity = 1.0
+        self.before = np.full(territory.n_grids, reference)  # participation until ``start``
+        self.after = self.before.copy()  # … and from ``start`` on
         self.start = np.inf
-        if festival is not None:
-            mask = community_grids(territory, festival.communities, "governance.festival.communities")
-            self.after[mask] = festival.participation
-            self.start = festival.start
         self._households = territory.grid_households
 
     def at(self, grid: np.ndarray | int, t: np.ndarray | float) -> np.ndarray:
@@ -108,27 +96,6 @@ class Participation:
         return float((p * w).sum() / w.sum()) if w.sum() > 0 else float(p.mean())
 
 
-def rate_changes(scenario: Scenario, territory: Territory, category_names: list[str]) -> list[RateChange]:
-    """The rate changes of every intervention of the scenario."""
-    gov = scenario.governance
-    cat = {name: i for i, name in enumerate(category_names)}
-    changes: list[RateChange] = []
-    if gov.festival is not None:
-        mask = community_grids(territory, gov.festival.communities, "governance.festival.communities")
-        changes += [RateChange(cat[c], mask, gov.festival.start, m, "festival")
-                    for c, m in gov.festival.rate_multipliers.items()]
-    if gov.red_property is not None:
-        mask = red_property_grids(scenario, territory)
-        changes += [RateChange(cat[c], mask, 0.0, m, "red_property")
-                    for c, m in gov.red_property.rate_multipliers.items()]
-    if gov.alliance is not None:
-        for i, unit in enumerate(gov.alliance.units):
-            mask = community_grids(territory, unit.communities, f"governance.alliance.units[{i}].communities")
-            changes += [RateChange(cat[c], mask, 0.0, m, f"alliance:{unit.name}")
-                        for c, m in unit.rate_multipliers.items()]
-    return changes
-
-
 def keep_probability(changes: list[RateChange], category: int, grid: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Probability that an issue of ``category`` at ``grid``, ``t`` arises (product of multipliers)."""
     keep = np.ones(len(grid))
@@ -136,26 +103,3 @@ def keep_probability(changes: list[RateChange], category: int, grid: np.ndarray,
         if ch.category == category:
             keep *= np.where(ch.grids[grid] & (t >= ch.start), ch.multiplier, 1.0)
     return keep
-
-
-def red_property_grids(scenario: Scenario, territory: Territory) -> np.ndarray:
-    """Boolean mask of the grids red property takes over."""
-    cfg = scenario.governance.red_property
-    mask = np.zeros(territory.n_grids, dtype=bool)
-    if cfg is None:
-        return mask
-    if cfg.grid_ids is not None:
-        bad = [g for g in cfg.grid_ids if not 0 <= g < territory.n_grids]
-        if bad:
-            raise ScenarioError.single("governance.red_property.grid_ids",
-                                       f"no such grid {bad[0]} (the district has grids 0..{territory.n_grids - 1})")
-        mask[cfg.grid_ids] = True
-        return mask
-    for i, area in enumerate(cfg.area_types):
-        if area not in territory.area_types:
-            from govsim.scenario.schema import _unknown_name
-
-            raise ScenarioError.single(f"governance.red_property.area_types[{i}]",
-                                       _unknown_name(area, territory.area_types, "area type"))
-        mask |= territory.grid_area == territory.area_types.index(area)
-    return mask

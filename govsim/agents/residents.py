@@ -15,7 +15,7 @@ categories see exactly the same issues whatever their policies
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,9 +29,9 @@ N_ATTEMPTS = 5
 WALK_IN_DRAW = 4
 
 if TYPE_CHECKING:
-    from govsim.agents.liaisons import PartyLiaison
     from govsim.agents.participation import Participation, RateChange
     from govsim.engine import Simulation
+    from govsim.mechanisms import Mechanism
     from govsim.issues import CategoryTable
     from govsim.rng import RandomStreams
     from govsim.scenario.schema import ChannelsConfig
@@ -50,8 +50,9 @@ class IssuePlan:
     lifetime: np.ndarray  # inf: lasts until handled
     report_at: np.ndarray  # inf: never reported
     sensor_at: np.ndarray  # inf: no sensor alarm
-    liaison_at: np.ndarray  # inf: no party-member liaison finds it
     dispute_u: np.ndarray  # (n, N_ATTEMPTS) uniforms of a dispute; NaN for other issues
+    #: when each mechanism's discovery channel finds the issue, by channel (inf: never)
+    found_at: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.time)
@@ -60,9 +61,10 @@ class IssuePlan:
     def draw(cls, territory: Territory, categories: CategoryTable, channels: ChannelsConfig,
              sensor_grids: np.ndarray, horizon: float, streams: RandomStreams, *,
              app_grids: np.ndarray | None = None, participation: Participation | None = None,
-             changes: Sequence[RateChange] = (), liaison: PartyLiaison | None = None) -> IssuePlan:
-        """Draw every issue of the run. ``app_grids``, ``participation``, ``changes`` and
-        ``liaison`` are the governance mechanisms that act on residents (all optional)."""
+             changes: Sequence[RateChange] = (), finders: Sequence[Mechanism] = ()) -> IssuePlan:
+        """Draw every issue of the run. ``app_grids`` (where the app is), ``participation``,
+        ``changes`` (interventions that thin the arrivals) and ``finders`` (mechanisms with a
+        discovery channel of their own) act on residents; all are optional."""
         hours = np.arange(int(np.ceil(horizon)), dtype=float)
         bin_len = np.minimum(1.0, horizon - hours)
         pw = territory.point_weight
@@ -113,11 +115,11 @@ class IssuePlan:
             handling = np.asarray(categories.handling[c].sample(streams.stream(f"handling/{name}"), n), float)
             dispute_u = (np.full((n, N_ATTEMPTS), np.nan) if categories.on_spot_success[c] is None
                          else streams.stream(f"disputes/{name}").random((n, N_ATTEMPTS)))
-            liaison_at = (liaison.discovery_times(c, name, t, grid, streams) if liaison is not None
-                          else np.full(n, INF))
             part = dict(time=t, category=np.full(n, c), point=point, grid=grid, handling=handling,
-                        lifetime=lifetime, report_at=report_at, sensor_at=sensor_at,
-                        liaison_at=liaison_at, dispute_u=dispute_u)
+                        lifetime=lifetime, report_at=report_at, sensor_at=sensor_at, dispute_u=dispute_u)
+            for m in finders:
+                times = m.discovery_times(c, name, t, grid, streams)
+                part[f"found/{m.channel}"] = np.full(n, INF) if times is None else times
             # Interventions that prevent problems thin the stream (drawn last: the other
             # draws are the same with and without them).
             keep = keep_probability(list(changes), c, grid, t)
@@ -125,13 +127,15 @@ class IssuePlan:
             if (keep < 1.0).any():
                 part = {k: v[u_keep < keep] for k, v in part.items()}
             parts.append(part)
+        found_by = [str(m.channel) for m in finders]
         if not parts:
             empty_f, empty_i = np.empty(0), np.empty(0, dtype=np.int64)
-            return cls(empty_f, empty_i, empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_f,
-                       np.empty((0, N_ATTEMPTS)))
+            return cls(empty_f, empty_i, empty_i, empty_i, empty_f, empty_f, empty_f, empty_f,
+                       np.empty((0, N_ATTEMPTS)), {ch: empty_f for ch in found_by})
         cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         order = np.argsort(cols["time"], kind="stable")
-        return cls(**{k: v[order] for k, v in cols.items()})
+        found = {ch: cols.pop(f"found/{ch}")[order] for ch in found_by}
+        return cls(**{k: v[order] for k, v in cols.items()}, found_at=found)
 
 
 class Residents:
@@ -153,9 +157,9 @@ class Residents:
         lifetime = plan.lifetime.tolist()
         report_at = plan.report_at.tolist()
         sensor_at = plan.sensor_at.tolist()
-        liaison_at = plan.liaison_at.tolist()
+        found_at = [(channel, at.tolist()) for channel, at in plan.found_at.items()]
         is_dispute = [s is not None for s in cats.on_spot_success]
-        dispute_u = plan.dispute_u.tolist() if any(is_dispute) else None
+        dispute_u: list[list[float]] = plan.dispute_u.tolist() if any(is_dispute) else []
         priority, deadline = cats.priority, cats.deadline
         for i, t in enumerate(times):
             if t > env.now:
@@ -169,5 +173,6 @@ class Residents:
                 sim.after(report_at[i] - t, sim.discover, issue, Channel.REPORT)
             if sensor_at[i] < INF:
                 sim.after(sensor_at[i] - t, sim.discover, issue, Channel.SENSOR)
-            if liaison_at[i] < INF:
-                sim.after(liaison_at[i] - t, sim.discover, issue, Channel.LIAISON)
+            for channel, at in found_at:
+                if at[i] < INF:
+                    sim.after(at[i] - t, sim.discover, issue, channel)

@@ -87,6 +87,7 @@ class ServiceStation:
 
     # --- servers on and off duty ----------------------------------------------------------
     def _schedule_duty(self, group: ServerGroup) -> None:
+        assert group.hours is not None  # groups on duty round the clock are never scheduled
         start, end = group.hours.window(self.env.now)
         if start <= self.env.now:
             self._on_duty(group, end)

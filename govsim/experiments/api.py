@@ -31,12 +31,13 @@ from govsim.experiments.runner import RunTask, plugin_modules, run_task
 from govsim.experiments.seeds import master_seed
 from govsim.experiments.stats import aggregate, paired_differences
 from govsim.experiments.store import ResultsStore
-from govsim.metrics import SUMMARY_KEYS
+from govsim.metrics import summary_keys
 from govsim.units import format_duration
 
 __all__ = ["Comparison", "Replications", "Sweep", "compare", "replicate", "sweep"]
 
-METRICS = list(SUMMARY_KEYS)
+#: the built-in metrics (a mechanism registered by study code adds its own: see summary_keys)
+METRICS = list(summary_keys())  # = SUMMARY_KEYS, whose import here crashes mypy 2.4.1
 #: Metrics shown by ``Sweep.to_string()`` (and ``govsim sweep``) unless others are asked for.
 HEADLINE_METRICS = ("discovery_delay_mean", "resolution_time_mean", "on_time_rate",
                     "worker_utilisation")
@@ -203,8 +204,8 @@ def _execute(kind: str, points: list[_Point], n: int, seed: int, *, executor: An
         if store is not None:
             store.close()
     keys = sorted(results)
-    runs = pd.DataFrame([[results[k]["summary"].get(m, math.nan) for m in METRICS] for k in keys],
-                        columns=METRICS, dtype=float)
+    runs = pd.DataFrame([[results[k]["summary"].get(m, math.nan) for m in list(summary_keys())] for k in keys],
+                        columns=list(summary_keys()), dtype=float)
     runs.insert(0, "point", np.array([k[0] for k in keys], dtype=np.int64))
     runs.insert(1, "replication", np.array([k[1] for k in keys], dtype=np.int64))
     issue_table = None
@@ -298,6 +299,7 @@ class Replications(_Experiment):
     def interval(self, metric: str) -> tuple[float, float]:
         """``(ci_low, ci_high)`` of ``metric``."""
         row = self.table.set_index("metric").loc[metric]
+        assert isinstance(row, pd.Series)  # one row: the metrics are unique
         return float(row["ci_low"]), float(row["ci_high"])
 
     def to_string(self, metrics: Sequence[str] | None = None) -> str:
@@ -368,8 +370,8 @@ class Sweep(_Experiment):
 
     def metric(self, name: str) -> pd.DataFrame:
         """The rows of ``.table`` for one metric, indexed by the swept parameters."""
-        if name not in METRICS:
-            raise KeyError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
+        if name not in list(summary_keys()):
+            raise KeyError(f"unknown metric {name!r}; known: {', '.join(list(summary_keys()))}")
         t = self.table[self.table["metric"] == name]
         keys = list(self.params) or ["point"]
         return t.set_index(keys)[["mean", "sd", "ci_low", "ci_high", "half_width", "n"]]
@@ -428,7 +430,7 @@ def replicate(scenario: Any, n: int = 10, seed: int | None = None, *, warmup: An
         "replicate", [point], n, seed, executor=executor, jobs=jobs, scheduler=scheduler, out=out,
         force=force, progress=progress, issues=issues, extra={})
     runs = runs.drop(columns="point")
-    table = aggregate(runs, METRICS, confidence)
+    table = aggregate(runs, list(summary_keys()), confidence)
     _finish_store(info, {"runs": runs, "table": table})
     if issue_table is not None:
         issue_table = issue_table.drop(columns="_point")
@@ -479,11 +481,11 @@ def compare(scenarios: Sequence[Any] | Mapping[str, Any], n: int = 10, seed: int
     by = {label: runs[runs["scenario"] == label] for label in labels}
     diffs = []
     for label in labels[1:]:
-        d = paired_differences(by[labels[0]], by[label], METRICS, confidence)
+        d = paired_differences(by[labels[0]], by[label], list(summary_keys()), confidence)
         d.insert(0, "scenario", label)
         diffs.append(d)
     table = pd.concat(diffs, ignore_index=True)
-    means = pd.concat([aggregate(by[label], METRICS, confidence).assign(scenario=label)
+    means = pd.concat([aggregate(by[label], list(summary_keys()), confidence).assign(scenario=label)
                        for label in labels], ignore_index=True)
     means = means[["scenario", *means.columns[:-1]]]
     _finish_store(info, {"runs": runs, "table": table, "means": means})
@@ -551,7 +553,7 @@ def sweep(scenario: Any, params: Mapping[str, Sequence[Any]], n: int = 10, seed:
     runs = point_table.merge(runs, on="point", how="right")
     tables = []
     for p in points:
-        t = aggregate(runs[runs["point"] == p.index], METRICS, confidence)
+        t = aggregate(runs[runs["point"] == p.index], list(summary_keys()), confidence)
         t.insert(0, "point", p.index)
         tables.append(t)
     table = point_table.merge(pd.concat(tables, ignore_index=True), on="point", how="right")

@@ -33,16 +33,15 @@ class RunTask:
 
 
 def plugin_modules(scenario: Any) -> tuple[tuple[str, str, str], ...]:
-    """Policies and routes the scenario uses that are not part of govsim: ``(registry, name,
-    module)``, so that a worker started by ``spawn``/``forkserver`` or on a Dask cluster can
-    import the module that registers them."""
-    from govsim.policies import POLICIES, ROUTES
-
+    """Policies, routes and governance mechanisms the scenario uses that are not part of
+    govsim: ``(registry, name, module)``, so that a worker started by ``spawn``/``forkserver``
+    or on a Dask cluster can import the module that registers them."""
     wanted = [("policy", n) for n in {scenario.policy, *scenario.policies}]
     wanted.append(("route", scenario.workers.route))
+    wanted += [("mechanism", name) for name, _ in scenario.governance.active()]
     out = []
     for kind, name in sorted(wanted):
-        registry = POLICIES if kind == "policy" else ROUTES
+        registry = _registry(kind)
         module = getattr(registry.get(name), "__module__", None)
         if module and module != "govsim" and not module.startswith("govsim."):
             out.append((kind, name, module))
@@ -52,10 +51,8 @@ def plugin_modules(scenario: Any) -> tuple[tuple[str, str, str], ...]:
 def _ensure_plugins(plugins: tuple[tuple[str, str, str], ...]) -> None:
     if not plugins:
         return
-    from govsim.policies import POLICIES, ROUTES
-
     for kind, name, module in plugins:
-        registry = POLICIES if kind == "policy" else ROUTES
+        registry = _registry(kind)
         if name in registry:
             continue
         try:
@@ -65,6 +62,14 @@ def _ensure_plugins(plugins: tuple[tuple[str, str, str], ...]) -> None:
                 f"{kind} {name!r} is registered in module {module!r}, which this worker process "
                 f"cannot import ({err}); define it in an importable module (installed or on "
                 f"PYTHONPATH of the workers)") from None
+
+
+def _registry(kind: str) -> dict[str, Any]:
+    from govsim.mechanisms import MECHANISMS
+    from govsim.policies import POLICIES, ROUTES
+
+    registries: dict[str, dict[str, Any]] = {"policy": POLICIES, "route": ROUTES, "mechanism": MECHANISMS}
+    return registries[kind]
 
 
 def load_task_scenario(task: RunTask) -> Any:

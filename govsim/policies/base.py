@@ -2,24 +2,30 @@
 
 A policy is a small class that answers two questions:
 
-* :meth:`DispatchPolicy.on_discovered` — an issue has just become known (found by
-  a patrolling worker, reported by residents, raised by a sensor): who takes it,
-  and after what delay?
+* where an issue that has just become known goes (found by a patrolling worker,
+  reported by residents, raised by a sensor, picked up by a party member): the
+  base class lets the worker who found it handle it when it can, and otherwise
+  calls the policy's :meth:`DispatchPolicy.route`;
 * :meth:`DispatchPolicy.worker_free` — a worker has nothing in hand: what should
   it take next (or nothing: it patrols)?
 
 It acts through the :class:`~govsim.policies.board.WorkBoard` (``assign``,
-``enqueue``, ``nearest_free``, ``best_waiting``) and the simulation's clock
-(``sim.after``). Parameters are a frozen dataclass, ``Params``, validated from
-the scenario's ``policies.<name>`` mapping like every other part of the file.
-Register a new policy with :func:`register_policy`; no engine code changes.
+``enqueue``, ``nearest_free``, ``best_waiting``), the simulation's clock
+(``sim.after``) and :meth:`DispatchPolicy.send`, the common last step (hand
+over, else the nearest free worker, else the queue). Parameters are a frozen
+dataclass, ``Params``, validated from the scenario's ``policies.<name>`` mapping
+like every other part of the file. Register a new policy with
+:func:`register_policy`; no engine code changes.
 """
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from govsim.issues import Status
 
 if TYPE_CHECKING:
     from govsim.agents.workers import GridWorker
@@ -43,10 +49,39 @@ class DispatchPolicy(ABC):
         self.board = sim.board
         self.params = params
 
-    @abstractmethod
     def on_discovered(self, issue: Issue, channel: str, finder: GridWorker | None) -> None:
         """``issue`` just became known through ``channel``; ``finder`` is the worker who
-        saw it on patrol (None for reports and alarms)."""
+        saw it on patrol (None for reports, alarms and other channels). The finder handles
+        it if it can; otherwise it is :meth:`route`\\ d."""
+        if finder is not None and finder.can_handle(issue):
+            self.board.assign(issue, finder)
+        else:
+            self.route(issue, channel)
+
+    def route(self, issue: Issue, channel: str) -> None:
+        """Where a known issue goes when its finder (if any) cannot handle it: through the
+        policy's report chain, then usually :meth:`send`. ``self.direct(channel)`` says
+        whether the channel tells the grid directly and skips the chain."""
+        raise NotImplementedError(f"policy {self.name!r} must implement route() or on_discovered()")
+
+    def direct(self, channel: str) -> bool:
+        """True if ``channel`` tells the grid directly (a party member's liaison), so a report
+        chain such as the hotline is skipped."""
+        return channel in self.sim.direct_channels
+
+    def send(self, issue: Issue, radius_m: float = math.inf, own_grid_only: bool = False) -> None:
+        """The last step of a route: if ``issue`` is still waiting for a decision (it may have
+        lapsed on the way), hand it over (council, department) or assign the nearest free
+        qualified worker within ``radius_m`` (of its own grid only, if asked), else queue it."""
+        if issue.status is not Status.REPORTED:
+            return
+        if self.sim.hand_over(issue):
+            return
+        worker = self.board.nearest_free(issue, radius_m, own_grid_only=own_grid_only)
+        if worker is not None:
+            self.board.assign(issue, worker)
+        else:
+            self.board.enqueue(issue)
 
     @abstractmethod
     def worker_free(self, worker: GridWorker) -> None:

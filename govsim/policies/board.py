@@ -99,7 +99,7 @@ class WorkBoard:
         for w in workers:
             if responsible_for in w.grid_set and w.can_handle(issue):
                 d = self.territory.distance(w.position(), issue.point)
-                if d <= radius_m and (d < best_d or (d == best_d and w.id < best.id)):
+                if d <= radius_m and (best is None or d < best_d or (d == best_d and w.id < best.id)):
                     best, best_d = w, d
         return best
 

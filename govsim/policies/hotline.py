@@ -4,8 +4,7 @@ Every report and alarm goes to a call centre with a number of operators on duty
 and a call-handling time; once an operator has triaged it, a processing delay
 (work orders, paperwork) passes before it is forwarded to the department that
 handles its category or to its grid, where it waits for one of the grid's own
-workers (as in traditional patrol, which this policy extends). What a worker
-finds on patrol it handles itself.
+workers (as in traditional patrol). What a worker finds on patrol it handles itself.
 """
 
 from __future__ import annotations
@@ -15,15 +14,13 @@ from typing import TYPE_CHECKING
 
 from govsim.agents.stations import server_groups
 from govsim.distributions import Fixed, LogNormal
-from govsim.issues import Channel
-from govsim.policies.base import DispatchPolicy, register_policy
-from govsim.policies.traditional import TraditionalPatrol
-from govsim.scenario.convert import Dist
-from govsim.scenario.schema import HoursConfig, hours_overlap
+from govsim.params import Dist, HoursConfig, hours_overlap
+from govsim.policies.base import register_policy
+from govsim.policies.traditional import GridOwnWorkers
 
 if TYPE_CHECKING:
     from govsim.agents.stations import ServiceStation
-    from govsim.agents.workers import GridWorker
+    from govsim.engine import Simulation
     from govsim.issues import Issue
 
 
@@ -43,29 +40,27 @@ class HotlineParams:
 
 
 @register_policy
-class HotlineCentre(TraditionalPatrol):
+class HotlineCentre(GridOwnWorkers):
     """Reports pass a call centre (operators, queue), then a processing delay, then the grid."""
 
     name = "hotline_centre"
     Params = HotlineParams
+    params: HotlineParams
 
-    def __init__(self, sim, params: HotlineParams) -> None:
-        DispatchPolicy.__init__(self, sim, params)
+    def __init__(self, sim: Simulation, params: HotlineParams) -> None:
+        super().__init__(sim, params)
         self.rng = sim.streams.stream("dispatch/hotline")
         self.centre: ServiceStation = sim.add_station(
             name="hotline", kind="hotline", level="", grid=-1,
             groups=server_groups(params.operators, params.hours, "operator"),
             service=params.call_handling, stream="hotline/calls", done=self._triaged)
 
-    def on_discovered(self, issue: Issue, channel: str, finder: GridWorker | None) -> None:
-        if finder is not None and finder.can_handle(issue):
-            self.board.assign(issue, finder)
-            return
-        if channel == Channel.LIAISON:  # the party member tells the grid directly
-            self._reach_grid(issue)
+    def route(self, issue: Issue, channel: str) -> None:
+        if self.direct(channel):  # e.g. the party member tells the grid: no call centre
+            self.reach_grid(issue)
             return
         self.centre.submit(issue, issue.priority)
 
     def _triaged(self, issue: Issue, centre: ServiceStation, arrived: float, started: float) -> None:
         delay = float(self.params.processing_delay.sample(self.rng))
-        self.sim.after(delay, self._reach_grid, issue)
+        self.sim.after(delay, self.reach_grid, issue)

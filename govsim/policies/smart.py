@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from govsim.distributions import Fixed
-from govsim.issues import Status
+from govsim.params import Dist
 from govsim.policies.base import DispatchPolicy, register_policy
-from govsim.scenario.convert import Dist
 
 if TYPE_CHECKING:
     from govsim.agents.workers import GridWorker
+    from govsim.engine import Simulation
     from govsim.issues import Issue
 
 
@@ -40,30 +40,17 @@ class SmartDispatch(DispatchPolicy):
 
     name = "smart_dispatch"
     Params = SmartParams
+    params: SmartParams
 
-    def __init__(self, sim, params: SmartParams) -> None:
+    def __init__(self, sim: Simulation, params: SmartParams) -> None:
         super().__init__(sim, params)
         self.rng = sim.streams.stream("dispatch/classify")
         self.radius = params.radius_m
         self._search = params.radius_m + 2 * sim.territory.centre_slack
 
-    def on_discovered(self, issue: Issue, channel: str, finder: GridWorker | None) -> None:
-        if finder is not None and finder.can_handle(issue):
-            self.board.assign(issue, finder)
-            return
+    def route(self, issue: Issue, channel: str) -> None:
         delay = float(self.params.classify_delay.sample(self.rng))
-        self.sim.after(delay, self._dispatch, issue)
-
-    def _dispatch(self, issue: Issue) -> None:
-        if issue.status is not Status.REPORTED:
-            return
-        if self.sim.hand_over(issue):
-            return
-        worker = self.board.nearest_free(issue, self.radius)
-        if worker is not None:
-            self.board.assign(issue, worker)
-        else:
-            self.board.enqueue(issue)
+        self.sim.after(delay, self.send, issue, self.radius)
 
     def worker_free(self, worker: GridWorker) -> None:
         if self.board.n_waiting == 0:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from govsim.distributions import Exponential, Fixed, LogNormal
-from govsim.scenario.convert import Dist, Duration, NumberDist
-from govsim.scenario.fields import (  # noqa: F401  (re-exported: part of the schema's API)
-    WEEKDAYS, HoursConfig, ShiftConfig, Weekday, _doc, hours_overlap,
+from govsim.params import (  # noqa: F401  (re-exported: part of the schema's API)
+    WEEKDAYS, Dist, Duration, HoursConfig, NumberDist, ShiftConfig, Weekday, hours_overlap, office_hours,
 )
+from govsim.params import doc as _doc
 from govsim.scenario.governance import GovernanceConfig
 
 
@@ -109,6 +109,28 @@ class TerritoryConfig:
                       "column `grid` (grid names) and one column per category (a category or grid not in "
                       "the file: 1). Written by `govsim calibrate` for the fitted grid × category rates"),
     )
+
+    def n_grids(self) -> int | None:
+        """Grids of the district, when the file defines it (None: read from a grids CSV)."""
+        if self.grids_csv is not None:
+            return None
+        return len(self.grids) if self.grids is not None else self.rows * self.cols
+
+    def community_names(self) -> list[str] | None:
+        """Names of the communities, when the file defines the district (None: a grids CSV)."""
+        if self.grids_csv is not None:
+            return None
+        if self.grids is not None:
+            return list(dict.fromkeys(g.community or f"c{i}" for i, g in enumerate(self.grids)))
+        cr, cc = self.community_size if len(self.community_size) == 2 else (1, 1)
+        return [f"c{i}" for i in range(-(-self.rows // max(cr, 1)) * -(-self.cols // max(cc, 1)))]
+
+    def area_type_names(self) -> list[str] | None:
+        """Area types of the district, when the file defines it (None: a grids CSV)."""
+        if self.grids_csv is not None:
+            return None
+        names = list(self.area_types)
+        return list(dict.fromkeys([*names, *(g.area_type for g in self.grids or [])]))
 
     def _check(self) -> list[tuple[str, str]]:
         problems = []
@@ -322,10 +344,6 @@ class ChannelsConfig:
     app: AppChannel = field(default_factory=AppChannel, metadata=_doc("reporting app on chosen grids"))
 
 
-def _office_hours() -> list[HoursConfig]:
-    return [HoursConfig(start=9.0, end=17.0, days=["mon", "tue", "wed", "thu", "fri"])]
-
-
 @dataclass(frozen=True)
 class WorkersConfig:
     """Grid workers (网格员)."""
@@ -372,7 +390,7 @@ class MediationLevelConfig:
 
     mediators: int = field(default=2, metadata=_doc("mediators on duty in each room during opening hours", ge=0))
     hours: list[HoursConfig] | None = field(
-        default_factory=_office_hours, metadata=_doc("opening hours (null: always open)"),
+        default_factory=office_hours, metadata=_doc("opening hours (null: always open)"),
     )
     duration: Dist = field(
         default_factory=lambda: LogNormal(2.0, 1.0), metadata=_doc("length of a mediation session"),
@@ -452,7 +470,7 @@ class DepartmentConfig:
 
     staff: int = field(default=2, metadata=_doc("staff serving cases during working hours", gt=0))
     hours: list[HoursConfig] | None = field(
-        default_factory=_office_hours, metadata=_doc("working hours (null: always)"),
+        default_factory=office_hours, metadata=_doc("working hours (null: always)"),
     )
     service: Dist = field(
         default_factory=lambda: LogNormal(4.0, 2.0), metadata=_doc("time to handle a case"),
@@ -488,6 +506,9 @@ class Scenario:
     )
     source: str | None = field(default=None, metadata={"internal": True})
     raw: dict[str, Any] | None = field(default=None, metadata={"internal": True})
+    # each policy's validated parameters, built once (by _check, or on first use)
+    _params: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False,
+                                    metadata={"internal": True})
 
     def _check(self) -> list[tuple[str, str]]:
         from govsim.policies import POLICIES
@@ -508,30 +529,21 @@ class Scenario:
                 problems.append((f"policies.{name}", _unknown_name(name, POLICIES)))
                 continue
             try:
-                build(POLICIES[name].Params, params)
+                self._params[name] = build(POLICIES[name].Params, params)
             except ScenarioError as err:
                 for p in err.problems:
                     problems.append((f"policies.{name}" + (f".{p.path}" if p.path else ""), p.message))
         if self.workers.categories is not None:
-            for i, cat in enumerate(self.workers.categories):
-                if cat not in self.categories:
-                    problems.append((f"workers.categories[{i}]", _unknown_name(cat, self.categories)))
+            for i, cat_name in enumerate(self.workers.categories):
+                if cat_name not in self.categories:
+                    problems.append((f"workers.categories[{i}]", _unknown_name(cat_name, self.categories)))
         for cname, cat in self.categories.items():
             if cat.department is not None and cat.department not in self.departments:
                 problems.append((f"categories.{cname}.department",
                                  _unknown_name(cat.department, self.departments, "department")
                                  if self.departments else
                                  f"unknown department {cat.department!r}; no departments are configured"))
-        for path, cat in self.governance.category_refs():
-            if cat not in self.categories:
-                problems.append((path, _unknown_name(cat, self.categories, "category")))
-        councils = self.governance.councils
-        for i, cat in enumerate(councils.categories if councils else []):
-            spec = self.categories.get(cat)
-            if spec is not None and (spec.dispute is not None or spec.department is not None):
-                problems.append((f"governance.councils.categories[{i}]",
-                                 f"{cat!r} is a dispute or a department's category; a council takes "
-                                 "collective matters only"))
+        problems += self._governance_problems()
         area_types = set(self.territory.area_types)
         if self.territory.grids is not None:
             area_types |= {g.area_type for g in self.territory.grids}
@@ -544,21 +556,51 @@ class Scenario:
                                      _unknown_name(area, sorted(area_types), "area type")))
         return problems
 
+    def _governance_problems(self) -> list[tuple[str, str]]:
+        """Names the governance mechanisms refer to that the scenario lacks, and each
+        mechanism's own cross-section checks. Communities, area types and grid ids are
+        checked here when the file defines the district (a layout or a list of grids);
+        a district read from a grids CSV is checked once it is read."""
+        from govsim.mechanisms import MECHANISMS
+
+        problems: list[tuple[str, str]] = []
+        communities = self.territory.community_names()
+        n_grids = self.territory.n_grids()
+        area_types = self.territory.area_type_names()
+        for name, cfg in self.governance.active():
+            mech = MECHANISMS[name]
+            refs = mech.references(cfg)
+            problems += [(path, _unknown_name(c, self.categories, "category"))
+                         for path, c in refs.categories if c not in self.categories]
+            if communities is not None:
+                problems += [(path, _unknown_name(c, communities, "community"))
+                             for path, c in refs.communities if c not in communities]
+            if area_types is not None:
+                problems += [(path, _unknown_name(a, area_types, "area type"))
+                             for path, a in refs.area_types if a not in area_types]
+            if n_grids is not None:
+                problems += [(path, f"no such grid {g} (the district has grids 0..{n_grids - 1})")
+                             for path, g in refs.grid_ids if not 0 <= g < n_grids]
+            problems += mech.check(cfg, self)
+        return problems
+
     def policy_params(self, name: str | None = None) -> Any:
-        """The validated parameters of policy ``name`` (default: the scenario's policy)."""
+        """The validated parameters of policy ``name`` (default: the scenario's policy):
+        built once, when the scenario is loaded."""
         from govsim.policies import POLICIES
         from govsim.scenario.convert import build
 
         name = name or self.policy
-        return build(POLICIES[name].Params, self.policies.get(name, {}), path=f"policies.{name}")
+        params = self._params.get(name)
+        if params is None:
+            params = build(POLICIES[name].Params, self.policies.get(name, {}), path=f"policies.{name}")
+            self._params[name] = params
+        return params
 
 
 def _unknown_name(name: str, known: Any, what: str = "name") -> str:
-    import difflib
+    """``unknown <what> 'x'; known: a, b (did you mean 'a'?)``."""
+    from govsim.suggest import did_you_mean
 
     known = sorted(known)
-    msg = f"unknown {what} {name!r}; known: {', '.join(known)}"
-    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
-    if close:
-        msg += f" (did you mean {close[0]!r}?)"
-    return msg
+    return f"unknown {what} {name!r}; known: {', '.join(known)}" + did_you_mean(str(name), known)
