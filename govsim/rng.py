@@ -11,11 +11,13 @@ new stream never shifts an existing one.
 
 from __future__ import annotations
 
+import numbers
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
     from govsim.distributions import Distribution
@@ -28,7 +30,7 @@ class RandomStreams:
         if isinstance(seed, np.random.SeedSequence):
             self.root = seed
         else:
-            if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+            if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
                 raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
             self.root = np.random.SeedSequence(int(seed))
         self._streams: dict[str, np.random.Generator] = {}
@@ -59,7 +61,7 @@ class DrawBuffer:
 
     __slots__ = ("_draw", "_block", "_buf", "_i")
 
-    def __init__(self, draw: Callable[[int], np.ndarray], block: int) -> None:
+    def __init__(self, draw: Callable[[int], ArrayLike], block: int) -> None:
         self._draw = draw
         self._block = block
         self._buf: list[float] = []
