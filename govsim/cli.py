@@ -98,9 +98,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.replications > 1:
         from govsim.experiments import replicate
 
-        result = replicate(scenario, n=args.replications, seed=args.seed, **_experiment_kwargs(args))
-        print(result.to_string())
-        _footer(result, args)
+        reps = replicate(scenario, n=args.replications, seed=args.seed, **_experiment_kwargs(args))
+        print(reps.to_string())
+        _footer(reps, args)
         return 0
     seed = _seed(args, scenario)
     result = Simulation(scenario, seed).run()

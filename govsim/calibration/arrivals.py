@@ -32,13 +32,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from govsim.calibration.errors import CalibrationError
+
+if TYPE_CHECKING:
+    from pandas.api.typing import NaTType
 
 HOURS_PER_WEEK = 168
 WEEKEND = (5, 6)  # Saturday, Sunday (day 0 is a Monday, as in a govsim run)
@@ -54,6 +57,7 @@ def _holiday_days(holidays: Holidays) -> np.ndarray:
         return np.empty(0, dtype="datetime64[D]")
     days = []
     for h in holidays:
+        t: pd.Timestamp | NaTType
         try:
             t = pd.Timestamp(h)
         except (ValueError, TypeError):

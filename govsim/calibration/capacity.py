@@ -34,7 +34,7 @@ import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import simpy
@@ -44,6 +44,11 @@ from govsim.agents.stations import ServiceStation, server_groups
 from govsim.distributions import LogNormal
 from govsim.rng import RandomStreams, SampleBuffer
 from govsim.scenario.schema import WEEKDAYS, HoursConfig
+
+if TYPE_CHECKING:
+    from govsim.engine import Simulation
+    from govsim.issues import Issue
+    from govsim.scenario.schema import Weekday
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 MAX_STAFF = 20_000  # the search's bound on a department's staff
@@ -108,7 +113,7 @@ def working_hours(closed: np.ndarray, min_day_share: float = 0.25, coverage: flo
         return None
     start, length = best
     return [HoursConfig(start=float(start), end=float((start + length) % 24),
-                        days=[WEEKDAYS[d] for d in days])]
+                        days=cast("list[Weekday]", [WEEKDAYS[d] for d in days]))]
 
 
 class _Job:
@@ -167,15 +172,18 @@ def _closure_simpy(arrivals_h: np.ndarray, staff: int, hours: list[HoursConfig] 
     def finished(job: _Job, station: ServiceStation, arrived: float, started: float) -> None:
         done[job.id] = bench.env.now - arrived
 
-    station = ServiceStation(bench, 0, "bench", "department", server_groups(staff, hours, "staff"),  # type: ignore[arg-type]
-                             service, "bench/service", finished)
+    # The bench stands in for a Simulation and a _Job for an Issue: the station uses only
+    # what they provide (a clock, streams, callbacks, records; a job's ``id``).
+    station = ServiceStation(cast("Simulation", bench), 0, "bench", "department",
+                             server_groups(staff, hours, "staff"), service, "bench/service",
+                             cast("Callable[[Issue, ServiceStation, float, float], None]", finished))
 
     def feed() -> Any:
         env = bench.env
         for i, t in enumerate(arrivals_h.tolist()):
             if t > env.now:
                 yield env.timeout(t - env.now)
-            station.submit(_Job(i))  # type: ignore[arg-type]
+            station.submit(cast("Issue", _Job(i)))
 
     bench.env.process(feed())
     bench.env.run(until=run_until)

@@ -61,17 +61,20 @@ misspelt staff channel...) raises one :class:`CalibrationError` listing all of t
 from __future__ import annotations
 
 import codecs
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from govsim.calibration.errors import CalibrationError
+from govsim.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from pandas.api.typing import NaTType
 
 __all__ = ["ROLES", "REQUIRED", "SPREAD_SEED", "CaseLog", "parse_columns", "read_case_log"]
 
@@ -239,12 +242,7 @@ class CaseLog:
 
 
 def _did_you_mean(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    if not close:
-        lowered = {c.lower(): c for c in choices}
-        close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-        close = [lowered[c] for c in close]
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return did_you_mean(word, choices, style="clause", case="fold_fallback")
 
 
 def _list(values: Sequence[Any], limit: int = 30) -> str:
@@ -393,7 +391,9 @@ def _read_csv(path: Path, columns: Mapping[str, str], encoding: str | None) -> t
             raise CalibrationError(problems)
         df = pd.read_csv(path, usecols=list(dict.fromkeys(mapping.values())), **opts)
     except UnicodeError as exc:
-        raise CalibrationError(f"can't be decoded as {enc} ({exc.reason}); save it as UTF-8, or pass "
+        # a UnicodeDecodeError has a reason; a bare UnicodeError (utf-16 without a BOM) only a message
+        reason = getattr(exc, "reason", None) or str(exc)
+        raise CalibrationError(f"can't be decoded as {enc} ({reason}); save it as UTF-8, or pass "
                                "encoding= (e.g. 'gb18030' for a GBK export)") from None
     except pd.errors.EmptyDataError:
         raise CalibrationError("file is empty (no header line)") from None
@@ -524,6 +524,7 @@ def _parse_times(raw: pd.Series, role: str, col: str, dayfirst: bool | None,
     """Parse a time column to wall times as written, with the UTC offsets found (zones: :func:`_reconcile_zones`)."""
     where = f"column {col!r} ({role})"
     n = len(raw)
+    offsets: np.ndarray | None  # minutes east of UTC per row, where the times carry them
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):  # typed input (Parquet, DataFrame)
         ts = raw.reset_index(drop=True)
         offsets = zone = None
@@ -551,7 +552,7 @@ def _parse_times(raw: pd.Series, role: str, col: str, dayfirst: bool | None,
     # Unix epoch times: all digits, 9-10 of them (seconds) or 12-13 (milliseconds); before %Y%m%d...
     sec = sample.str.fullmatch(_EPOCH_S).to_numpy(dtype=bool, na_value=False)
     ms = sample.str.fullmatch(_EPOCH_MS).to_numpy(dtype=bool, na_value=False)
-    unit = ""
+    unit: Literal["", "s", "ms"] = ""
     if sec.mean() >= 0.9:
         unit, pattern = "s", _EPOCH_S
     elif ms.mean() >= 0.9:
@@ -572,7 +573,7 @@ def _parse_times(raw: pd.Series, role: str, col: str, dayfirst: bool | None,
         return t
 
     # Time-zone offsets: read the wall time as written, keep the offsets (reconciled later).
-    offsets: np.ndarray | None = None
+    offsets = None
     if sample.str.match(_TZ_SUFFIX).any():
         parts = text.str.extract(_TZ_SUFFIX)
         has = parts[0].notna().to_numpy()
@@ -827,11 +828,12 @@ def _offset_minutes(s: Any) -> float:
 def _window_bound(value: Any, name: str, tz: str | None) -> pd.Timestamp | None:
     if value is None:
         return None
+    ts: pd.Timestamp | NaTType  # pd.Timestamp(None), pd.Timestamp("NaT") are NaT
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError):
         raise CalibrationError(f"window {name}: {value!r} is not a date or time") from None
-    if ts is pd.NaT:
+    if pd.isna(ts):
         raise CalibrationError(f"window {name}: {value!r} is not a date or time")
     if ts.tzinfo is not None:
         ts = (ts.tz_convert(tz) if tz else ts).tz_localize(None)
@@ -856,19 +858,21 @@ def _placeholders(lat: np.ndarray, lon: np.ndarray, valid: np.ndarray) -> list[t
         q = rest.quantile([0.01, 0.99])
         box = {}
         for c in ("lat", "lon"):
-            lo_q, hi_q = float(q.loc[0.01, c]), float(q.loc[0.99, c])
+            # pandas-stubs reject a float row label in .loc[row, col] (a scalar here)
+            lo_q, hi_q = float(q.loc[0.01, c]), float(q.loc[0.99, c])  # type: ignore[arg-type,index]
             pad = 0.5 * (hi_q - lo_q)
             box[c] = (lo_q - pad, hi_q + pad)
     else:
         box = None
     found = []
-    for (la, lo), k in cands.items():
+    for (la, lo), k in zip(cands.index, cands):  # .items(), but its keys are typed Hashable
         integer = float(la).is_integer() and float(lo).is_integer()
         outside = box is not None and not (box["lat"][0] <= la <= box["lat"][1]
                                            and box["lon"][0] <= lo <= box["lon"][1])
         if integer or outside:
             why = []
             if outside:
+                assert box is not None  # outside implies a box
                 why.append(f"outside the box of the other points "
                            f"(lat {box['lat'][0]:.4g}..{box['lat'][1]:.4g}, "
                            f"lon {box['lon'][0]:.4g}..{box['lon'][1]:.4g})")
@@ -1027,7 +1031,7 @@ def _read_case_log(source: str | Path | pd.DataFrame, columns: Mapping[str, str]
     staff_resolved: list[str] = []
     if staff_channels:
         seen = channel[~ch_empty].value_counts()
-        by_fold = {}
+        by_fold: dict[str, list[str]] = {}
         for v in seen.index:
             by_fold.setdefault(str(v).casefold(), []).append(str(v))
         for s in staff_channels:
@@ -1058,6 +1062,7 @@ def _read_case_log(source: str | Path | pd.DataFrame, columns: Mapping[str, str]
     code[(code == 0) & c_empty] = 2
     code[(code == 0) & c_bad] = 3
     if ids is not None:
+        assert id_empty is not None  # read with ids
         live = (code == 0) & ~id_empty
         dup = np.zeros(n, bool)
         dup[live] = ids[live].duplicated(keep="first").to_numpy()
@@ -1066,10 +1071,11 @@ def _read_case_log(source: str | Path | pd.DataFrame, columns: Mapping[str, str]
     cvals = created.to_numpy()
     start, end = bounds
     outside = np.zeros(n, bool)
+    # np.datetime64(a datetime64, unit) converts the unit; numpy's stubs lack that signature
     if start is not None:
-        outside |= live & (cvals < np.datetime64(start.to_datetime64(), "ns"))
+        outside |= live & (cvals < np.datetime64(start.to_datetime64(), "ns"))  # type: ignore[call-overload]
     if end is not None:
-        outside |= live & (cvals > np.datetime64(end.to_datetime64(), "ns"))
+        outside |= live & (cvals > np.datetime64(end.to_datetime64(), "ns"))  # type: ignore[call-overload]
     code[outside] = 5
     keep = code == 0
     if not keep.any():
@@ -1101,7 +1107,7 @@ def _read_case_log(source: str | Path | pd.DataFrame, columns: Mapping[str, str]
     usable = keep & ((kclass == 4) | (kclass == 5))
     duration_h = np.full(n, np.nan)
     duration_h[usable] = dur_ns[usable] / 3.6e12
-    w1_ns = np.datetime64(w1.to_datetime64(), "ns")
+    w1_ns = np.datetime64(w1.to_datetime64(), "ns")  # type: ignore[call-overload]  # as above
     duration_h[censored] = (w1_ns - cvals[censored]).astype("timedelta64[ns]").astype(np.int64) / 3.6e12
 
     # -- flags on kept rows

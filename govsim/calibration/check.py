@@ -178,7 +178,7 @@ def compare_with_log(scenario: Any, cases: str | Path | pd.DataFrame, columns: M
     longer = dataclasses.replace(scenario, horizon=scenario.horizon + drain)
     sims = []
     for i in range(n):
-        res = run(longer, seed=replication_seed(seed, i))  # type: ignore[arg-type]
+        res = run(longer, seed=replication_seed(seed, i))
         sims.append(_simulated_statistics(res, measured, exposure, mix_names, top_names))
     obs_closure = {}
     durations = np.where(ok_closure, df["duration_h"].to_numpy(float), np.nan)

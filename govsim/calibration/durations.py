@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -536,6 +536,15 @@ def _interval(log_value: float, var: float) -> tuple[float, float]:
 # --------------------------------------------------------------------------- fitting
 
 
+class _Counts(TypedDict):
+    """The sample counts every :class:`DurationFit` carries, fitted or fallback."""
+
+    zero_share: float
+    n: int
+    n_censored: int
+    n_zero: int
+
+
 def _validate(durations_h: ArrayLike, censored: ArrayLike | None) -> tuple[np.ndarray, np.ndarray]:
     try:
         x = np.asarray(durations_h, dtype=float).ravel()
@@ -605,7 +614,7 @@ def fit_duration(
         ((n - n_zero) * math.log1p(-pi) if n_zero and n > n_zero else 0.0)
     k_zero = 1 if 0 < n_zero < n else 0
     var_pi = pi * (1.0 - pi) / n
-    common = dict(zero_share=pi, n=n, n_censored=n_cens, n_zero=n_zero)
+    common = _Counts(zero_share=pi, n=n, n_censored=n_cens, n_zero=n_zero)
 
     if pos.size < MIN_POSITIVE or float(np.ptp(pos)) == 0.0:
         return _fallback(pos, cbound, pi, var_pi, zero_ll, k_zero, common)
@@ -662,7 +671,9 @@ def _params_se(fam: _Family, t: np.ndarray, cov: np.ndarray, ls: float) -> dict[
     keys = list(fam.params(t, ls))
     out = {}
     for key in keys:
-        var = _delta_var(lambda u, key=key: fam.params(u, ls)[key], t, cov)
+        def g(u: np.ndarray, key: str = key) -> float:
+            return fam.params(u, ls)[key]
+        var = _delta_var(g, t, cov)
         out[key] = math.sqrt(var) if math.isfinite(var) and var >= 0 else math.nan
     return out
 
@@ -713,7 +724,7 @@ def _fallback(
     var_pi: float,
     zero_ll: float,
     k_zero: int,
-    common: dict[str, Any],
+    common: _Counts,
 ) -> DurationFit:
     """Too few positive closed durations for a family comparison."""
     n, n_pos = common["n"], pos.size
@@ -756,7 +767,7 @@ def _fallback(
                           "delta_aic": 0.0 if math.isfinite(aic) else math.nan,
                           "params": _describe_params(family, params), "converged": True}],
                         columns=cols)
-    inner_mean = params.get("mean", params.get("value"))
+    inner_mean = params["mean"] if "mean" in params else params["value"]
     log_mean = math.log1p(-pi) + math.log(inner_mean)
     mean_ci = _interval(log_mean, var_log)
     if family == "exponential":

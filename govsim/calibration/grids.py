@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from govsim.calibration.errors import CalibrationError
 
@@ -393,9 +394,9 @@ def _points_in_polygon(shapely: Any, poly: Any, k: int, rng: np.random.Generator
 # --------------------------------------------------------------------------------------
 # building blocks
 # --------------------------------------------------------------------------------------
-def _frame(names: list[str], x: np.ndarray, y: np.ndarray, area: np.ndarray, households: np.ndarray,
+def _frame(names: list[str], x: ArrayLike, y: ArrayLike, area_m2: ArrayLike, households: ArrayLike,
            community: list[str], street: list[str]) -> pd.DataFrame:
-    area = np.asarray(area, dtype=float)
+    area = np.asarray(area_m2, dtype=float)
     return pd.DataFrame({
         "name": pd.Series(names, dtype=object).astype(str),
         "x_m": np.asarray(x, dtype=float), "y_m": np.asarray(y, dtype=float),

@@ -161,6 +161,7 @@ def check_table(check: FitCheck) -> Table:
     """The check's table with the acceptance bar of each statistic and a mark."""
     head = ["statistic", "observed", "simulated", "95% interval", "bar", "ok"]
     rows = []
+    r: Any  # a row: its fields have the table's column types, which mypy cannot see
     for r in check.table.itertuples(index=False):
         interval = (f"[{_num(r.lower)}, {_num(r.upper)}]"
                     if np.isfinite(r.lower) or np.isfinite(r.upper) else "–")

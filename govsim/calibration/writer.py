@@ -149,6 +149,7 @@ def write_scenario(cal: Calibration, path: Path) -> Path:
     for fit in cal.categories:
         cat = doc["categories"][fit.name]
         a = table.loc[fit.name]
+        assert isinstance(a, pd.Series)  # one row: the categories are unique
         out.append(f"  {_key(fit.name)}:")
         out.append(_line(2, "rate", cat["rate"],
                          f"per 1,000 households per day: {int(a.cases):,} cases, {a.rate_per_day:.4g}/day "
@@ -179,10 +180,10 @@ def write_scenario(cal: Calibration, path: Path) -> Path:
     for fit in cal.categories:
         if fit.department is None:
             continue
-        d = fit.department
+        dept = fit.department
         dep = doc["departments"][fit.name]
         out.append(f"  {_key(fit.name)}:  # {fit.department_note or 'fitted by simulation'}")
-        out.append(_line(2, "staff", dep["staff"], f"fitted: {d.describe()}" if d.evaluations else
+        out.append(_line(2, "staff", dep["staff"], f"fitted: {dept.describe()}" if dept.evaluations else
                          "ample: too few cases to fit a capacity"))
         out.append(_line(2, "hours", dep["hours"], "read off the hours at which cases are closed"))
         out.append(_line(2, "service", dep["service"]))

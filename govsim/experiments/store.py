@@ -89,7 +89,7 @@ def _json_value(x: Any) -> Any:
     return x
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp)`` to fill a temporary file next to ``path``, flush it to disk, then
     rename it to ``path`` in one step."""
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")

@@ -24,6 +24,7 @@ without pyplot, as every figure of :mod:`govsim.plots`:
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any, Literal
 
 import matplotlib as mpl
@@ -97,7 +98,7 @@ def _mean_interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return m, stats.t.ppf(0.975, n - 1) * values.std(axis=0, ddof=1) / math.sqrt(n)
 
 
-def _table_row(check: FitCheck, statistic: str) -> dict[str, Any] | None:
+def _table_row(check: FitCheck, statistic: str) -> dict[Hashable, Any] | None:
     t = check.table
     rows = t[t["statistic"] == statistic]
     return rows.iloc[0].to_dict() if len(rows) else None
@@ -165,6 +166,8 @@ def category_mix(source: FitCheck | Calibration, lang: str = "en") -> Figure:
     record; a 95 % interval with two replications or more). From a calibration: the log's
     counts, each labelled with the fitted rate per day and its 95 % interval."""
     tr = labels_for(lang)
+    sim: np.ndarray | None
+    half: np.ndarray | None
     if _is_check(source):
         check = _need_check(source, "category_mix")
         names = list(check.categories)
@@ -186,12 +189,11 @@ def category_mix(source: FitCheck | Calibration, lang: str = "en") -> Figure:
         ax.barh(y + shift, sim[order], height=height, color=SIMULATED, label=tr("simulated"),
                 xerr=None if half is None else half[order], error_kw={"ecolor": "0.3", "capsize": 2})
         ax.legend(loc="lower right", fontsize="small")
-    else:
-        cal = source
+    else:  # a calibration: cal is the source
         table = cal.arrivals.table().set_index("category")
         for yi, i in zip(y, order):
             r = table.loc[names[i]]
-            ax.text(obs[i], yi, f"  {r.rate_per_day:.3g}/d [{r.rate_lower:.3g}, {r.rate_upper:.3g}]",
+            ax.text(obs[i], float(yi), f"  {r.rate_per_day:.3g}/d [{r.rate_lower:.3g}, {r.rate_upper:.3g}]",
                     va="center", fontsize="x-small", color="0.3")
         ax.set_xlim(0, obs.max() * 1.35 if len(obs) and obs.max() > 0 else 1)
     ax.set_yticks(y, [names[i] for i in order])
@@ -226,7 +228,8 @@ def channel_mix(calibration: Calibration | None = None, check: FitCheck | None =
             k = sum(c.staff_cases for c in cal.categories)
             rows.append((f"{tr('all_categories')}: {tr('observed')}", k / n if n else 0.0, None, OBSERVED))
         for c in sorted(cal.categories, key=lambda c: -c.cases):
-            rows.append((c.name, float(c.staff_share), tuple(map(float, c.staff_share_ci)), STAFF))
+            lo, hi = c.staff_share_ci
+            rows.append((c.name, float(c.staff_share), (float(lo), float(hi)), STAFF))
     y = np.arange(len(rows))
     share = np.array([r[1] for r in rows])
     fig = new_figure(8.0, max(2.5, 0.38 * len(rows) + 1.4))
@@ -236,7 +239,8 @@ def channel_mix(calibration: Calibration | None = None, check: FitCheck | None =
     for yi, (_, s, ci, _) in zip(y, rows):
         if ci is not None:
             ax.errorbar(s, yi, xerr=[[s - ci[0]], [ci[1] - s]], color="0.2", capsize=2, linewidth=0.9)
-        ax.text(min(max(s, ci[1] if ci else s), 0.9) + 0.01, yi, f"{s:.1%}", va="center", fontsize="x-small")
+        ax.text(min(max(s, ci[1] if ci else s), 0.9) + 0.01, float(yi), f"{s:.1%}", va="center",
+                fontsize="x-small")
     ax.set_yticks(y, [r[0] for r in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
@@ -395,7 +399,8 @@ def rate_map(calibration: Calibration, by: Literal["fitted", "observed"] = "fitt
     g = cal.grids
     polygons = getattr(cal.gridmap, "polygons", None)
     shapes = [shapely_rings(p) for p in polygons] if polygons is not None else None
-    patches, bounds = grid_patches(*(g[c].to_numpy(dtype=float) for c in ("x_m", "y_m", "edge_m")), shapes)
+    x, y, edge = (g[c].to_numpy(dtype=float) for c in ("x_m", "y_m", "edge_m"))
+    patches, bounds = grid_patches(x, y, edge, shapes)
     cmap = mpl.colormaps["YlOrRd"].with_extremes(bad="0.85")
     label = tr("rate_fitted") if by == "fitted" else tr("rate_observed")
     return map_figure(patches, bounds, values, cmap, label, f"{cal.data.get('name', '')}: {tr('rate_map')}", tr)
@@ -411,6 +416,7 @@ def fit_table(check: FitCheck, lang: str = "en") -> Figure:
     tr = labels_for(lang)
     t = check.table
     cells, colours = [], []
+    r: Any  # a row: its fields have the table's column types, which mypy cannot see
     for r in t.itertuples(index=False):
         ok = None if r.ok is None or (isinstance(r.ok, float) and math.isnan(r.ok)) else bool(r.ok)
         interval = f"[{_fmt(r.lower)}, {_fmt(r.upper)}]" if np.isfinite(r.lower) or np.isfinite(r.upper) else "–"

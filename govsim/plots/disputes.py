@@ -48,7 +48,7 @@ def escalation_funnel(result: Result, warmup: float | None = None, lang: str = "
     ax.barh(y, values, left=(top - values) / 2, height=0.7, color=colours)
     for yi, v in zip(y, values):
         share = f" ({v / values[0]:.1%})" if values[0] and yi else ""
-        ax.text(top / 2, yi, f"{int(v):,}{share}", ha="center", va="center", fontsize="small",
+        ax.text(top / 2, float(yi), f"{int(v):,}{share}", ha="center", va="center", fontsize="small",
                 color="black")
     ax.set_yticks(y, labels=[tr(s) for s in FUNNEL_STAGES])
     ax.invert_yaxis()

@@ -8,6 +8,7 @@ from numbers import Real
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from govsim.plots._base import finish, model_colour, new_figure, no_data
@@ -49,6 +50,7 @@ def forest(comparison: Comparison, metrics: Sequence[str] | None = None, lang: s
         rows = table[table["metric"] == metric].set_index("scenario")
         for j, label in enumerate(others):
             r = rows.loc[label]
+            assert isinstance(r, pd.Series)  # one row: the scenarios are unique
             d, lo, hi = float(r["difference"]), float(r["ci_low"]), float(r["ci_high"])
             err = [[d - lo], [hi - d]] if math.isfinite(lo) and math.isfinite(hi) else None
             ax.errorbar([d], [j], xerr=err, fmt="o", color=model_colour(j + 1), capsize=3,

@@ -174,7 +174,7 @@ def grid_patches(x_m: np.ndarray, y_m: np.ndarray, edge_m: np.ndarray,
         if parts:
             path = rings_path(parts, scale)
             patches.append(PathPatch(path))
-            v = path.vertices
+            v = np.asarray(path.vertices)  # an array already; the stubs say ArrayLike
         else:
             x, y, e = x / scale, y / scale, e / scale
             patches.append(Rectangle((x - e / 2, y - e / 2), e, e))
@@ -225,7 +225,8 @@ def coverage_map(result: Result, by: Literal["visits", "discovery_delay"] = "vis
     names = g["name"].astype(str).tolist()
     polygons = read_map_geojson(result.scenario, names)
     shapes = [polygons.get(n) for n in names] if polygons else None
-    patches, bounds = grid_patches(*(g[c].to_numpy(dtype=float) for c in ("x_m", "y_m", "edge_m")), shapes)
+    x, y, edge = (g[c].to_numpy(dtype=float) for c in ("x_m", "y_m", "edge_m"))
+    patches, bounds = grid_patches(x, y, edge, shapes)
     cmap = mpl.colormaps[CMAPS[by]].with_extremes(bad="0.85")
     label = tr("visits_per_day") if by == "visits" else tr("discovery_delay_h")
     return map_figure(patches, bounds, values, cmap, label, f"{result.scenario.name}: {tr('coverage_' + by)}", tr)

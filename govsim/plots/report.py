@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,10 +63,11 @@ def _summary_table(cmp: Comparison) -> Table:
 def _difference_table(cmp: Comparison, label: str) -> Table:
     t = cmp.table[(cmp.table["scenario"] == label) & cmp.table["difference"].notna()]
     head = ["metric", cmp.baseline, label, "difference", f"{cmp.confidence:.0%} CI", "change", "significant"]
+    records: Iterable[Any] = t.itertuples()  # fields of the table's column types, unseen by mypy
     rows = [[r.metric, _fmt(r.mean_baseline), _fmt(r.mean_scenario), _fmt(r.difference),
              f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]",
              f"{r.change:+.1%}" if math.isfinite(r.change) else "–", "yes" if r.significant else ""]
-            for r in t.itertuples()]
+            for r in records]
     return head, rows
 
 

@@ -25,12 +25,15 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from govsim.scenario.convert import build
 from govsim.scenario.errors import Problem, ScenarioError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "load_scenario",
@@ -63,7 +66,7 @@ def load_scenario(
     source: str | os.PathLike[str] | Mapping[str, Any],
     overrides: Mapping[str, Any] | None = None,
     *,
-    schema: type | None = None,
+    schema: type[DataclassInstance] | None = None,
 ) -> Any:
     """Read, merge, override and validate a scenario.
 
@@ -76,7 +79,8 @@ def load_scenario(
     overridden document. Raises :class:`ScenarioError` listing every problem.
     """
     if schema is None:
-        from govsim.scenario.schema import Scenario as schema  # lazy: schema imports convert
+        from govsim.scenario.schema import Scenario  # lazy: schema imports convert
+        schema = Scenario
     data, name = load_document(source)
     if overrides:
         data = apply_overrides(data, overrides)
