@@ -445,3 +445,21 @@ def test_one_holiday_given_as_a_string() -> None:
 def test_window_far_beyond_the_data_is_noted() -> None:
     cal = fit(make_log(), window=("2024-03-04", "2024-04-30"))
     assert any("window" in n for n in cal.notes)
+
+
+def test_utf16_without_a_bom_is_a_clear_error(tmp_path):
+    # a bare UnicodeError (no BOM to tell the byte order) is reported like any undecodable file
+    f = tmp_path / "cases.csv"
+    f.write_bytes("created,closed,category\n2024-01-01 08:00,2024-01-01 09:00,litter\n".encode("utf-16-le"))
+    from govsim.calibration.caselog import read_case_log
+
+    with pytest.raises(CalibrationError, match="can't be decoded as utf-16"):
+        read_case_log(f, {"created": "created", "closed": "closed", "category": "category"}, encoding="utf-16")
+
+
+def test_many_cells_over_a_long_window_do_not_overflow():
+    # 3,213 cells of 500 m × a week of shift hours once overflowed a nanosecond Timedelta
+    la = Path(__file__).resolve().parents[1] / "notebooks" / "data" / "la311_2017-12-27_2018-01-04.csv"
+    cal = calibrate(la, "created=created,closed=closed,category=category,channel=channel,lat=lat,lon=lon",
+                    cell="500m", staff_channels=["Driver Self Report"], simulate=False)
+    assert len(cal.scenario.territory.grids or []) > 3000

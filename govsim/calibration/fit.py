@@ -211,8 +211,8 @@ def calibrate(cases: str | Path | pd.DataFrame, columns: Mapping[str, str] | str
         notes.append(f"only {int(staff.sum())} staff-found cases: too few to read shifts from; 08:00–16:00 assumed")
     # Patrolling workers' hours in the window (one per grid): what closing on the spot may use.
     shift_h = sum(h.weekly().hours_between(0.0, 168.0) for h in (shifts or [HoursConfig(start=8.0, end=16.0)]))
-    load = {"available": len(gridmap.grids) * shift_h * (log.window[1] - log.window[0]) / pd.Timedelta(weeks=1),
-            "used": 0.0}
+    weeks = (log.window[1] - log.window[0]) / pd.Timedelta(weeks=1)  # a float (a long window × many grids
+    load = {"available": len(gridmap.grids) * shift_h * weeks, "used": 0.0}  # would overflow a Timedelta)
     cat_fits = []
     for c, cname in enumerate(names):
         in_c = cat_idx == c
