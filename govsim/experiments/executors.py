@@ -26,6 +26,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -101,9 +102,24 @@ def default_start_method() -> str:
     return "spawn"  # pragma: no cover - Windows, macOS without forkserver
 
 
-def _ignore_sigint() -> None:
-    # Ctrl-C is handled by the parent, which stops the workers; they should not print tracebacks.
+def _watch_parent(interval: float) -> None:
+    parent = os.getppid()  # this process (fork, spawn) or the fork server
+    creator = multiprocessing.parent_process()  # the process that asked for this worker
+    while True:
+        time.sleep(interval)
+        if os.getppid() != parent or (creator is not None and not creator.is_alive()):
+            os._exit(1)  # killed without stopping us (kill -9, out of memory): nobody waits
+
+
+def _init_worker(interval: float = 0.5) -> None:
+    """Set up a worker process: Ctrl-C is handled by the parent, which stops the workers (they
+    should not print tracebacks); and a worker whose parent died without stopping it (``kill
+    -9`` of the command alone) exits instead of waiting for work forever. A worker started by
+    the fork server watches both the server and the process that asked for it (through
+    multiprocessing's parent sentinel): the server lives on while workers hold its pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(interval,), daemon=True,
+                     name="govsim-parent-watch").start()
 
 
 class ProcessExecutor(Executor):
@@ -135,7 +151,7 @@ class ProcessExecutor(Executor):
                 ctx.set_forkserver_preload(["govsim.experiments.runner", "govsim.engine"])
             self.start_method = method
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
-                                             initializer=_ignore_sigint)
+                                             initializer=_init_worker)
         return self._pool
 
     def describe(self) -> str:

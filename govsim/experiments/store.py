@@ -21,13 +21,20 @@ The manifest guards against mixing: if the directory holds another experiment
 (a scenario whose content hash changed, other parameters, another seed or kind),
 opening it fails with :class:`~govsim.experiments.errors.ExperimentError`,
 unless ``force=True`` (``--force``), which deletes the stored runs first. One
-process at a time may write to a directory (a lock file enforces it on POSIX).
+process at a time may write to a directory (a lock file enforces it on POSIX; processes
+forked while it is held do not inherit it, so worker processes orphaned by a ``kill -9``
+of the experiment cannot keep a resumed run out).
+
+A write that fails (a full disk, a read-only or vanished directory) raises
+:class:`~govsim.experiments.errors.ExperimentError` naming the file and the reason; the
+files already written stay whole, and running the same experiment again resumes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import json
 import math
 import os
@@ -87,6 +94,32 @@ def _json_value(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
         return None
     return x
+
+
+#: lock files held by this process: closed in forked children (see ``_close_locks_in_child``)
+_HELD_LOCKS: set[Any] = set()
+
+
+def _close_locks_in_child() -> None:
+    # An flock belongs to the open file, which a fork shares: a worker process that outlived
+    # its parent (``kill -9`` of the command alone) would keep the directory locked. Closing
+    # the child's copy leaves the parent's lock in place.
+    for fh in list(_HELD_LOCKS):
+        with contextlib.suppress(OSError):
+            fh.close()
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_locks_in_child)
+
+
+def _write_failed(path: Path, err: OSError, directory: Path) -> ExperimentError:
+    reason = err.strerror or str(err)
+    hint = " (free some space)" if err.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+    return ExperimentError(
+        f"{path}: cannot write ({reason}){hint}; the runs finished so far are kept in "
+        f"{directory}: run the same command again to resume")
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
@@ -205,7 +238,10 @@ class ResultsStore:
         if self.force and (old is not None or self.runs_dir.is_dir()):
             self._clear()
             old = None
-        self.runs_dir.mkdir(exist_ok=True)
+        try:
+            self.runs_dir.mkdir(exist_ok=True)
+        except OSError as err:
+            raise _write_failed(self.runs_dir, err, self.path) from err
         for tmp in [*self.path.glob(TMP_PREFIX + "*"), *self.runs_dir.glob(TMP_PREFIX + "*")]:
             with contextlib.suppress(OSError):
                 tmp.unlink()  # left by a process killed mid-write
@@ -215,14 +251,21 @@ class ResultsStore:
                     "created": old.get("created") if old else _now(), "updated": _now()}
         if old and old.get("versions") != dependency_versions():
             manifest["resumed_with"] = dependency_versions()
-        atomic_write_text(manifest_path, json.dumps(_json_value(manifest), indent=2, ensure_ascii=False) + "\n")
+        try:
+            atomic_write_text(manifest_path,
+                              json.dumps(_json_value(manifest), indent=2, ensure_ascii=False) + "\n")
+        except OSError as err:
+            raise _write_failed(manifest_path, err, self.path) from err
 
     def _lock(self) -> None:
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows: no lock
             return
-        fh = open(self.path / LOCK, "a+")  # noqa: SIM115 - held until close()
+        try:
+            fh = open(self.path / LOCK, "a+")  # noqa: SIM115 - held until close()
+        except OSError as err:
+            raise _write_failed(self.path / LOCK, err, self.path) from err
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -230,10 +273,12 @@ class ResultsStore:
             raise ExperimentError(f"{self.path}: another govsim process is writing to this "
                                   f"directory; wait for it, or use another directory") from None
         self._lock_fh = fh
+        _HELD_LOCKS.add(fh)
 
     def close(self) -> None:
         fh, self._lock_fh = self._lock_fh, None
         if fh is not None:
+            _HELD_LOCKS.discard(fh)
             fh.close()
 
     def __enter__(self) -> ResultsStore:
@@ -302,20 +347,30 @@ class ResultsStore:
             "summary": result["summary"], "elapsed_s": result.get("elapsed_s"), "finished": _now(),
         }
         issues = result.get("issues")
-        if issues is not None:
-            fmt = _issues_format()
-            fname = f"{name}.issues.{fmt}"
-            if fmt == "parquet":
-                atomic_write(self.runs_dir / fname, lambda tmp: issues.to_parquet(tmp, index=False))
-            else:
-                atomic_write(self.runs_dir / fname, lambda tmp: issues.to_csv(tmp, index=False))
-            record["issues_file"] = fname
-        atomic_write_text(self.runs_dir / f"{name}.json",
-                          json.dumps(_json_value(record), ensure_ascii=False, allow_nan=False) + "\n")
+        target = self.runs_dir / f"{name}.json"
+        try:
+            if issues is not None:
+                fmt = _issues_format()
+                fname = f"{name}.issues.{fmt}"
+                target = self.runs_dir / fname
+                if fmt == "parquet":
+                    atomic_write(target, lambda tmp: issues.to_parquet(tmp, index=False))
+                else:
+                    atomic_write(target, lambda tmp: issues.to_csv(tmp, index=False))
+                record["issues_file"] = fname
+                target = self.runs_dir / f"{name}.json"
+            atomic_write_text(target, json.dumps(_json_value(record), ensure_ascii=False,
+                                                 allow_nan=False) + "\n")
+        except OSError as err:
+            raise _write_failed(target, err, self.path) from err
 
     def write_table(self, name: str, table: pd.DataFrame) -> None:
         """Write ``DIR/<name>.csv`` atomically (the tidy runs, the aggregated table)."""
-        atomic_write(self.path / f"{name}.csv", lambda tmp: table.to_csv(tmp, index=False))
+        target = self.path / f"{name}.csv"
+        try:
+            atomic_write(target, lambda tmp: table.to_csv(tmp, index=False))
+        except OSError as err:
+            raise _write_failed(target, err, self.path) from err
 
 
 def load_runs(path: str | os.PathLike[str]) -> pd.DataFrame:
