@@ -91,9 +91,38 @@ def _footer(result: Any, args: argparse.Namespace) -> None:
               f"{info['executor']}{reused}); run the same command again to resume")
 
 
+def _out_problem(out: str | None) -> str | None:
+    """Why the results folder ``out`` cannot be written (None: it can), found before the
+    run starts rather than after it: the folder is made if missing and a file is written
+    and removed in it."""
+    import os
+    import tempfile
+
+    if not out:
+        return None
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        return "is a file; give a folder for the results"
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            return f"{parent} is a file, not a folder"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".govsim-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except (OSError, ValueError) as err:
+        return f"cannot write there ({getattr(err, 'strerror', None) or err})"
+    return None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from govsim.engine import Simulation
 
+    problem = _out_problem(args.out)  # before the run, not after it
+    if problem is not None:
+        print(f"error: --out {args.out}: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     scenario = _load(args.scenario, args.set, args.warmup)
     if args.replications > 1:
         from govsim.experiments import replicate
@@ -108,7 +137,11 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"policy {scenario.policy})")
     print(format_summary(result.summary()))
     if args.out:
-        files = result.to_dir(args.out, fmt=args.format)
+        try:
+            files = result.to_dir(args.out, fmt=args.format)
+        except OSError as err:  # e.g. the disk filled up during the run
+            print(f"error: --out {args.out}: cannot write the results ({err.strerror or err})", file=sys.stderr)
+            return EXIT_BAD_INPUT
         print(f"\nwrote {len(files)} files to {args.out}")
     return 0
 

@@ -246,7 +246,9 @@ class LogNormal(Distribution):
             raise _invalid("mean", "must be > 0", {"mean": mean})
         if sd < 0:
             raise _invalid("sd", "must be >= 0", {"sd": sd})
-        sigma2 = math.log1p((sd / mean) ** 2)
+        ratio = sd / mean
+        # ln(1 + r²), without overflow for a huge ratio (there it is 2 ln r to double precision)
+        sigma2 = math.log1p(ratio * ratio) if ratio < 1e150 else 2.0 * math.log(ratio)
         _store(self, mean=mean, sd=sd, mu=math.log(mean) - sigma2 / 2.0, sigma=math.sqrt(sigma2))
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
@@ -544,6 +546,8 @@ _DIMENSIONLESS = frozenset({"shape", "weights", "zero"})
 def parse_number(value: object) -> float:
     """A finite dimensionless number: int, float or numeric string (not bool)."""
     if isinstance(value, str):
+        if not value.isascii():  # float() reads full-width '３００' as 300: refuse it
+            raise DistributionError(f"expected a number (digits 0-9), got {value!r}")
         try:
             x = float(value.strip())
         except ValueError:
@@ -677,6 +681,9 @@ def parse_distribution(
         if name == "gamma" and "mean" in values:
             return Gamma.from_mean_sd(values["mean"], values["sd"])
         return DISTRIBUTIONS[name](**values)
+    except (OverflowError, ZeroDivisionError):
+        listed = ", ".join(f"{k}: {params[k]!r}" for k in params)
+        raise DistributionError(f"parameters out of the range a computer can handle ({listed})") from None
     except DistributionError as exc:
         if exc.key is None or exc.requirement is None:
             raise

@@ -17,6 +17,7 @@ Tables (one row per...):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -282,7 +283,10 @@ class Result:
                 "horizon": self.horizon, "warmup": self.warmup, "source": source,
                 "dispute_categories": self.dispute_categories, "governance": self.governance,
                 "scenario": self.scenario.raw}
-        f.write_text(json.dumps(info, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        # strict JSON: a NaN or infinite number (a fact of a mechanism that had nothing to
+        # measure) is written null, and read back as NaN by from_dir
+        text = json.dumps(_json_safe(info), indent=1, ensure_ascii=False, default=str, allow_nan=False)
+        f.write_text(text + "\n", encoding="utf-8")
         written.append(f)
         return written
 
@@ -306,6 +310,8 @@ class Result:
                              f"(or by an older govsim: run it again)") from None
         except (OSError, ValueError) as err:
             raise ValueError(f"{src / 'run.json'}: unreadable ({err})") from None
+        if isinstance(info.get("governance"), dict):  # facts written null were NaN
+            info["governance"] = {k: math.nan if v is None else v for k, v in info["governance"].items()}
         tables = {}
         for name in core_tables():
             parquet, csv = src / f"{name}.parquet", src / f"{name}.csv"
@@ -389,3 +395,14 @@ def _issue_table(issues: list[Issue], cat_names: list[str], terr: Territory) -> 
         "community": pd.Categorical.from_codes(terr.grid_community[grid], pd.Index(terr.communities)),
         "street": pd.Categorical.from_codes(terr.grid_street[grid], pd.Index(terr.streets)),
     }, categories={"category": cat_names})
+
+
+def _json_safe(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float replaced by None (strict JSON)."""
+    if isinstance(obj, float) or (isinstance(obj, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj

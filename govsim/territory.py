@@ -20,6 +20,7 @@ from scipy.spatial import cKDTree
 from govsim.suggest import did_you_mean
 
 if TYPE_CHECKING:
+    from govsim.limits import Limits
     from govsim.scenario.schema import GridRow, TerritoryConfig
 
 
@@ -121,7 +122,7 @@ class Territory:
     ) -> Territory:
         """Build the district of a scenario; ``rng`` draws households, area types and hotspots."""
         if cfg.grids_csv is not None:
-            rows = read_grids_csv(Path(base_dir or ".") / cfg.grids_csv)
+            rows = read_grids_csv(Path(base_dir or ".") / cfg.grids_csv, limits=cfg.limits)
             return cls._from_rows(cfg, rows, rng, base_dir)
         if cfg.grids is not None:
             return cls._from_rows(cfg, list(cfg.grids), rng, base_dir)
@@ -238,24 +239,56 @@ def lattice(n: int, edge: float) -> tuple[np.ndarray, np.ndarray]:
     return np.array(xs), np.array(ys)
 
 
-def read_grids_csv(path: Path) -> list[GridRow]:
+#: Longest field of a CSV file (the csv module's own limit; a longer one is refused clearly).
+CSV_FIELD_CHARS = 131_072
+
+
+def read_grids_csv(path: Path, limits: Limits | None = None) -> list[GridRow]:
     """Read a district table (one grid per row) into :class:`GridRow` records, validated
-    like the rest of a scenario (errors name the file, the row and the column)."""
+    like the rest of a scenario (errors name the file, the row and the column) and held
+    to ``limits`` (default :data:`govsim.limits.DEFAULT`): at least one grid, at most
+    ``limits.grids``, households and points within theirs."""
+    from govsim.limits import DEFAULT, check_rows, exceeds
     from govsim.scenario.convert import build
     from govsim.scenario.errors import Problem, ScenarioError
     from govsim.scenario.schema import GridRow
 
+    where = "territory.grids_csv"
+    limits = limits or DEFAULT
     if not path.is_file():
-        raise ScenarioError([Problem("territory.grids_csv", f"file not found: {path}")], str(path))
-    with path.open(newline="", encoding="utf-8") as fh:
-        records = list(csv.DictReader(fh))
+        raise ScenarioError([Problem(where, f"file not found: {path}")], str(path))
+    records = []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            for rec in csv.DictReader(fh):
+                records.append(rec)
+                if len(records) > limits.grids:  # stop reading: the table is too large anyway
+                    raise ScenarioError([Problem(where, exceeds("grids", f"more than {limits.grids:,}",
+                                                                limits.grids, "grids in the file:"))], str(path))
+    except UnicodeDecodeError as err:
+        raise ScenarioError([Problem(where, f"not a UTF-8 text file ({err.reason} at byte {err.start}); "
+                                            "save the table as CSV in UTF-8")], str(path)) from None
+    except csv.Error as err:
+        detail = (f"a field longer than {CSV_FIELD_CHARS:,} characters" if "field larger" in str(err)
+                  else str(err))
+        raise ScenarioError([Problem(where, f"not a readable CSV file: {detail}")], str(path)) from None
+    except OSError as err:
+        raise ScenarioError([Problem(where, f"cannot read the file: {err.strerror or err}")], str(path)) from None
+    if not records:
+        raise ScenarioError([Problem(where, "the table has no grids (expected a header line, e.g. "
+                                            "x_m,y_m,households, and one line per grid)")], str(path))
     rows, problems = [], []
     for i, rec in enumerate(records):
-        data = {k.strip(): _csv_value(v) for k, v in rec.items() if k is not None and v not in (None, "")}
+        data = {k.strip(): _csv_value(v) for k, v in rec.items()
+                if isinstance(k, str) and isinstance(v, str) and v != ""}
         try:
             rows.append(build(GridRow, data, path=f"row {i + 2}"))
         except ScenarioError as err:
             problems.extend(err.problems)
+        if len(problems) >= 50:  # enough to see what is wrong with the file
+            break
+    if not problems:
+        problems = check_rows(rows, limits, lambda i, col: where if i is None else f"row {i + 2}, column {col!r}")
     if problems:
         raise ScenarioError(problems, str(path))
     return rows
@@ -263,6 +296,8 @@ def read_grids_csv(path: Path) -> list[GridRow]:
 
 def _csv_value(text: str) -> object:
     text = text.strip()
+    if not text.isascii():  # int() and float() read full-width '３００' as 300: keep it as text
+        return text
     for conv in (int, float):
         try:
             return conv(text)

@@ -39,9 +39,10 @@ del _names, _hours, _name
 
 _EXPECTED = "expected a duration with a unit such as '15min', '2h' or '1d'"
 _DURATION_RE = re.compile(
-    r"^\s*(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[A-Za-z]*)\s*$"
+    r"^\s*(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[A-Za-z]*)\s*$",
+    re.ASCII,  # only the digits 0-9: a full-width '２h' is refused, not read as 2 h
 )
-_CLOCK_RE = re.compile(r"^\s*(?P<h>\d{1,2}):(?P<m>\d{2})\s*$")
+_CLOCK_RE = re.compile(r"^\s*(?P<h>\d{1,2}):(?P<m>\d{2})\s*$", re.ASCII)
 
 #: Units used by :func:`format_duration`, largest first.
 _FORMAT_UNITS: tuple[tuple[str, float], ...] = (
@@ -100,6 +101,11 @@ def parse_duration(value: object, *, allow_bare_zero: bool = True) -> float:
         raise UnitError(f"expected a finite duration, got {value!r}")
     if hours < 0:
         raise UnitError(f"expected a non-negative duration, got {value!r}")
+    from govsim.limits import current, exceeds  # lazy: limits imports params, which imports units
+
+    longest = current().duration
+    if hours > longest:
+        raise UnitError(exceeds("duration", repr(value), format_duration(longest)))
     return hours + 0.0  # normalise -0.0
 
 

@@ -87,7 +87,7 @@ _INVALID: Any = object()  # sentinel: the value had problems (already reported)
 _BOUND_KEYS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
 _SIMPLE_KEY = re.compile(r"[\w\-]+")
 _SUBPATH = re.compile(r"^((?:[A-Za-z_][\w\-]*|\[\d+\])(?:\.[A-Za-z_][\w\-]*|\[\d+\])*): (.+)$", re.S)
-_EXP_FLOAT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+_EXP_FLOAT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+$", re.ASCII)
 _NoneType = type(None)
 
 
@@ -400,6 +400,9 @@ def _convert(tp: Any, value: Any, path: str, meta: collections.abc.Mapping[str, 
         if as_float is None:
             ctx.add(path, f"expected a number, got {_got(value)}")
             return _INVALID
+        if not math.isfinite(as_float):  # .inf, or an integer too large for a float
+            ctx.add(path, f"expected a finite number, got {_show(value) if _fits_float(value) else 'a number too large'}")
+            return _INVALID
         return _check_number(as_float, value, "a number", meta, path, ctx)
 
     if tp is str:
@@ -441,11 +444,22 @@ def _to_int(value: Any) -> int | None:
     return None
 
 
+def _fits_float(value: Any) -> bool:
+    try:
+        float(value)
+    except (OverflowError, TypeError, ValueError):
+        return False
+    return True
+
+
 def _to_float(value: Any) -> float | None:
     if _is_bool(value):
         return None
     if isinstance(value, numbers.Real):
-        x = float(value)
+        try:
+            x = float(value)
+        except OverflowError:  # an integer beyond the float range
+            return math.inf
     elif isinstance(value, str) and _EXP_FLOAT.match(value.strip()):
         # YAML 1.1 reads 1e3 (no dot) as a string; accept it as the number meant.
         x = float(value.strip())
@@ -460,7 +474,7 @@ def _check_number(result: Any, raw: Any, noun: str, meta: collections.abc.Mappin
         _bounds(meta)
         and isinstance(result, numbers.Real)
         and not _is_bool(result)
-        and _violates(float(result), meta)
+        and _violates(float(result) if _fits_float(result) else math.copysign(math.inf, result), meta)
     ):
         ctx.add(path, f"expected {noun} {_bound_phrase(meta, fmt)}, got {_show(raw)}")
         return _INVALID

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from govsim import limits as _limits
 from govsim.scenario.convert import build
 from govsim.scenario.errors import Problem, ScenarioError
 
@@ -78,14 +79,20 @@ def load_scenario(
     ``source`` and/or ``raw`` they are set to the source name and the merged,
     overridden document. Raises :class:`ScenarioError` listing every problem.
     """
+    from govsim.scenario.schema import Scenario  # lazy: schema imports convert
+
     if schema is None:
-        from govsim.scenario.schema import Scenario  # lazy: schema imports convert
         schema = Scenario
     data, name = load_document(source)
     if overrides:
         data = apply_overrides(data, overrides)
-    instance = build(schema, data, source=name)
     names = {f.name for f in dataclasses.fields(schema)}
+    limits = _read_limits(data, name) if "limits" in names else None
+    with _limits.using(limits):  # every duration read is held to the scenario's limits
+        instance = build(schema, data, source=name)
+    if isinstance(instance, Scenario):
+        base = Path(name).parent if name != DICT_SOURCE else Path.cwd()
+        _check_size(instance, base, name)
     extra: dict[str, Any] = {}
     if "source" in names:
         extra["source"] = name
@@ -94,6 +101,36 @@ def load_scenario(
     if extra:
         instance = dataclasses.replace(instance, **extra)
     return instance
+
+
+def _read_limits(data: Mapping[str, Any], name: str) -> _limits.Limits:
+    """The document's ``limits:`` section (read first: the rest is held to it)."""
+    raw = data.get("limits")
+    if raw is None:
+        return _limits.DEFAULT
+    with _limits.using(_limits.Limits(duration=math.inf)):  # limits.duration is itself a duration
+        return build(_limits.Limits, raw, path="limits", source=name)
+
+
+def _check_size(scenario: Any, base: Path, name: str) -> None:
+    """Refuse a scenario over its limits (values, and the size of the run it would make).
+
+    A district read from a grids CSV is read here when the file is found (relative to the
+    scenario file; to the working directory for a mapping), so that its size is known
+    before anything is simulated; the district is read again, under the same limits,
+    when the run is built.
+    """
+    from govsim.territory import read_grids_csv
+
+    rows = None
+    csv_name = scenario.territory.grids_csv
+    if csv_name is not None:
+        path = base / csv_name
+        if path.is_file():
+            rows = read_grids_csv(path, limits=scenario.limits)
+    problems = _limits.check_scenario(scenario, rows)
+    if problems:
+        raise ScenarioError(problems, name)
 
 
 def load_document(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
@@ -125,12 +162,14 @@ def parse_override(text: str) -> tuple[str, Any]:
     except ValueError as exc:
         raise ScenarioError.single(key, str(exc), OVERRIDE_SOURCE) from None
     try:
-        value = yaml.safe_load(raw)
+        value = _safe_load(raw)
     except yaml.YAMLError as exc:
         detail = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError.single(
             key, f"invalid value {raw!r}: {detail} (quote it to pass it as text)", OVERRIDE_SOURCE
         ) from None
+    except ValueError as exc:
+        raise ScenarioError.single(key, f"invalid value: {exc}", OVERRIDE_SOURCE) from None
     if _is_number(value) and ":" in raw:
         value = raw.strip()  # YAML 1.1 sexagesimal: 8:00 is 480
     return key, value
@@ -174,9 +213,17 @@ def _load_file(name: str, chain: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def _read_text(name: str) -> str:
+    from govsim.limits import MAX_DOCUMENT_CHARS
+
     try:
+        if os.path.exists(name) and not os.path.isdir(name) and not os.path.isfile(name):
+            raise ScenarioError.single("", "not a regular file (a device or a pipe cannot be a scenario)", name)
         with open(name, encoding="utf-8-sig") as fh:
-            return fh.read()
+            text = fh.read(MAX_DOCUMENT_CHARS + 1)
+        if len(text) > MAX_DOCUMENT_CHARS:
+            raise ScenarioError.single("", f"larger than {MAX_DOCUMENT_CHARS:,} characters: not a scenario file",
+                                       name)
+        return text
     except FileNotFoundError:
         raise ScenarioError.single("", "file not found", name) from None
     except IsADirectoryError:
@@ -185,6 +232,8 @@ def _read_text(name: str) -> str:
         raise ScenarioError.single("", f"not a UTF-8 text file ({exc.reason} at byte {exc.start})", name) from None
     except OSError as exc:
         raise ScenarioError.single("", f"cannot read the file: {exc.strerror or exc}", name) from None
+    except ValueError:  # a NUL character in the name
+        raise ScenarioError.single("", "not a valid file name (it holds a NUL character)", repr(name)) from None
 
 
 def _yaml_error_message(exc: yaml.YAMLError) -> str:
@@ -206,12 +255,47 @@ def _yaml_error_message(exc: yaml.YAMLError) -> str:
     return f"invalid YAML: {exc}"
 
 
+def _check_shape(text: str) -> None:
+    """Refuse a document too large or nested too deeply, before it is built.
+
+    PyYAML's composer and constructor recurse once per level: a map nested 3,000 deep
+    takes seconds and ends in a RecursionError. The event stream is read without
+    recursion, so the depth is measured on it, and reading stops at the first level
+    over :data:`govsim.limits.MAX_DEPTH`. Raises ``ValueError`` (the message).
+    """
+    if len(text) > _limits.MAX_DOCUMENT_CHARS:
+        raise ValueError(f"the document has {len(text):,} characters; at most "
+                         f"{_limits.MAX_DOCUMENT_CHARS:,} are read (give a large district as a grids CSV)")
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > _limits.MAX_DEPTH:
+                mark = event.start_mark
+                where = f" (at line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+                raise ValueError(f"nested more than {_limits.MAX_DEPTH} levels deep{where}; "
+                                 "a scenario needs far fewer")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
+def _safe_load(text: str) -> Any:
+    """``yaml.safe_load`` after :func:`_check_shape` (``ValueError`` for a bad shape)."""
+    _check_shape(text)
+    try:
+        return yaml.safe_load(text)
+    except RecursionError:  # a backstop: the shape check should have refused it
+        raise ValueError("the document is nested too deeply") from None
+
+
 def _parse_yaml(text: str, name: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = _safe_load(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)  # no objects are constructed
     except yaml.YAMLError as exc:
         raise ScenarioError.single("", _yaml_error_message(exc), name) from None
+    except (ValueError, RecursionError) as exc:
+        raise ScenarioError.single("", str(exc) or "the document is nested too deeply", name) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -319,6 +403,10 @@ def _resolve_extends(
         raise ScenarioError.single(
             "extends", f"expected a file name or a list of file names, got {parents!r}", name
         )
+    for i, parent in enumerate(parents):
+        if "\x00" in parent:
+            key = "extends" if len(parents) == 1 else f"extends[{i}]"
+            raise ScenarioError.single(key, f"expected a file name, got {parent!r} (it holds a NUL character)", name)
     merged: dict[str, Any] = {}
     for i, parent in enumerate(parents):
         key = "extends" if len(parents) == 1 else f"extends[{i}]"
@@ -330,6 +418,9 @@ def _resolve_extends(
             raise ScenarioError.single(key, "circular extends: " + " -> ".join(names), name)
         if not os.path.exists(parent_name):
             raise ScenarioError.single(key, f"file not found: {parent_name}", name)
+        if not os.path.isfile(parent_name):
+            raise ScenarioError.single(key, f"{parent_name} is not a scenario file (a directory, a device "
+                                            "or a pipe)", name)
         merged = _deep_merge(merged, _load_file(parent_name, chain))
     return _deep_merge(merged, data)
 

@@ -10,10 +10,12 @@ Time is in hours inside govsim; in files, durations carry units (``"15min"``).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from govsim.distributions import Exponential, Fixed, LogNormal
+from govsim.limits import Limits
 from govsim.params import (  # noqa: F401  (re-exported: part of the schema's API)
     WEEKDAYS, Dist, Duration, HoursConfig, NumberDist, ShiftConfig, Weekday, hours_overlap, office_hours,
 )
@@ -67,11 +69,11 @@ class TerritoryConfig:
     )
     community_size: list[int] = field(
         default_factory=lambda: [2, 2],
-        metadata=_doc("[rows, cols] of grids forming one community (社区)"),
+        metadata=_doc("[rows, cols] of grids forming one community (社区)", ge=1, le=1_000_000),
     )
     street_size: list[int] = field(
         default_factory=lambda: [2, 2],
-        metadata=_doc("[rows, cols] of communities forming one street (街道)"),
+        metadata=_doc("[rows, cols] of communities forming one street (街道)", ge=1, le=1_000_000),
     )
     point_weight: NumberDist = field(
         default_factory=lambda: Fixed(1.0),
@@ -81,7 +83,7 @@ class TerritoryConfig:
         default="manhattan", metadata=_doc("distance metric for travel"),
     )
     grids: list[GridRow] | None = field(
-        default=None, metadata=_doc("the district as a list of grids (overrides rows/cols)"),
+        default=None, metadata={**_doc("the district as a list of grids (overrides rows/cols)"), "min_len": 1},
     )
     grids_csv: str | None = field(
         default=None,
@@ -109,6 +111,8 @@ class TerritoryConfig:
                       "column `grid` (grid names) and one column per category (a category or grid not in "
                       "the file: 1). Written by `govsim calibrate` for the fitted grid × category rates"),
     )
+    #: the scenario's limits (set by :class:`Scenario`), for the grids CSV read when the district is built
+    limits: Limits | None = field(default=None, compare=False, repr=False, metadata={"internal": True})
 
     def n_grids(self) -> int | None:
         """Grids of the district, when the file defines it (None: read from a grids CSV)."""
@@ -122,6 +126,8 @@ class TerritoryConfig:
             return None
         if self.grids is not None:
             return list(dict.fromkeys(g.community or f"c{i}" for i, g in enumerate(self.grids)))
+        if self.rows * self.cols > 10_000_000:
+            return None  # too large to list (the limits refuse such a district)
         cr, cc = self.community_size if len(self.community_size) == 2 else (1, 1)
         return [f"c{i}" for i in range(-(-self.rows // max(cr, 1)) * -(-self.cols // max(cc, 1)))]
 
@@ -504,11 +510,19 @@ class Scenario:
     policies: dict[str, dict[str, Any]] = field(
         default_factory=dict, metadata=_doc("parameters per policy name (see docs/policies.md)"),
     )
+    limits: Limits = field(
+        default_factory=Limits,
+        metadata=_doc("limits on the size of the study: raise them for a genuinely huge one (docs/reliability.md)"),
+    )
     source: str | None = field(default=None, metadata={"internal": True})
     raw: dict[str, Any] | None = field(default=None, metadata={"internal": True})
     # each policy's validated parameters, built once (by _check, or on first use)
     _params: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False,
                                     metadata={"internal": True})
+
+    def __post_init__(self) -> None:
+        if self.territory.limits is not self.limits:  # the grids CSV is read under the same limits
+            object.__setattr__(self, "territory", dataclasses.replace(self.territory, limits=self.limits))
 
     def _check(self) -> list[tuple[str, str]]:
         from govsim.policies import POLICIES
