@@ -31,7 +31,7 @@ class AllianceUnitConfig:
     hours: list[HoursConfig] = field(default_factory=office_hours, metadata=doc("when the staff serve"))
     base: str | None = field(default=None, metadata=doc("community where the unit is (default: the first served)"))
     communities: list[str] | None = field(default=None, metadata=doc("communities served (default: all)"))
-    speed_kmh: float = field(default=15.0, metadata=doc("travel speed", "km/h", gt=0))
+    speed_kmh: float = field(default=15.0, metadata=doc("travel speed", "km/h", ge=0.1))
     rate_multipliers: dict[str, float] = field(
         default_factory=dict, metadata=doc("rate multipliers in the communities served, e.g. shared "
                                            "parking lowers parking conflicts (≤ 1)"))

@@ -37,7 +37,7 @@ class TeamServiceConfig:
     members: list[TeamMemberConfig] = field(metadata=doc("roles", min_len=1))
     per: Literal["community", "street"] = field(default="community", metadata=doc("one team per"))
     hours: list[HoursConfig] = field(default_factory=office_hours, metadata=doc("team working hours"))
-    speed_kmh: float = field(default=15.0, metadata=doc("travel speed (teams often ride)", "km/h", gt=0))
+    speed_kmh: float = field(default=15.0, metadata=doc("travel speed (teams often ride)", "km/h", ge=0.1))
 
     def _check(self) -> list[tuple[str, str]]:
         return hours_overlap(self.hours)

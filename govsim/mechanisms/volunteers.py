@@ -27,7 +27,7 @@ class VolunteerServiceConfig:
     hours: list[HoursConfig] = field(
         default_factory=lambda: [HoursConfig(start=9.0, end=17.0, days=["sat"])],
         metadata=doc("when they are on duty (each entry has its own volunteers)"))
-    speed_kmh: float = field(default=4.0, metadata=doc("walking speed", "km/h", gt=0))
+    speed_kmh: float = field(default=4.0, metadata=doc("walking speed", "km/h", ge=0.1))
 
     def _check(self) -> list[tuple[str, str]]:
         return hours_overlap(self.hours)

@@ -362,7 +362,7 @@ class WorkersConfig:
     shifts: list[HoursConfig] = field(
         default_factory=lambda: [HoursConfig()], metadata=_doc("shifts; each shift has its own workers"),
     )
-    speed_kmh: float = field(default=4.0, metadata=_doc("walking speed", "km/h", gt=0))
+    speed_kmh: float = field(default=4.0, metadata=_doc("walking speed", "km/h", ge=0.1))
     dwell: Duration = field(default=2 / 60, metadata=_doc("time spent at each patrol point", "h"))
     route: str = field(
         default="fixed_cycle",
