@@ -316,3 +316,15 @@ def test_a_vanishing_speed_is_refused(key):
             else {key: {"categories": ["garbage"], "speed_kmh": 1e-320}})
     with pytest.raises(ScenarioError, match=r"speed_kmh: expected a number >= 0\.1"):
         govsim.load_scenario("scenarios/smart_dispatch.yaml", overrides=over)
+
+
+@pytest.mark.parametrize("over, path", [
+    ({"territory.edge_m": 1e308}, "territory.edge_m"),  # overflowed the grid coordinates (fuzz script)
+    ({"governance.alliance": {"units": [{"name": "hospital", "staff": 10**30, "categories": ["garbage"]}]}},
+     "governance.alliance.units[0].staff"),  # hired without end (fuzz script)
+    ({"governance.volunteers": {"categories": ["garbage"], "per_community": 10**9}},
+     "governance.volunteers.per_community"),
+])
+def test_sizes_of_responders_and_grids_are_bounded(over, path):
+    with pytest.raises(ScenarioError, match=path.replace("[", r"\[").replace("]", r"\]")):
+        govsim.load_scenario("scenarios/smart_dispatch.yaml", overrides=over)

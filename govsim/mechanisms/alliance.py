@@ -26,7 +26,7 @@ class AllianceUnitConfig:
 
     name: str = field(metadata=doc("the unit (a hospital, a company, an office building)"))
     resource: str = field(default="staff", metadata=doc("what it contributes (clinic team, staff hours, parking)"))
-    staff: int = field(default=0, metadata=doc("staff it sends to handle needs (0: none)", ge=0))
+    staff: int = field(default=0, metadata=doc("staff it sends to handle needs (0: none)", ge=0, le=10_000))
     categories: list[str] = field(default_factory=list, metadata=doc("needs (categories) the staff handle"))
     hours: list[HoursConfig] = field(default_factory=office_hours, metadata=doc("when the staff serve"))
     base: str | None = field(default=None, metadata=doc("community where the unit is (default: the first served)"))

@@ -30,7 +30,7 @@ class RedPropertyConfig:
     rate_multipliers: dict[str, float] = field(
         default_factory=dict, metadata=doc("rate multiplier per category in those grids (≤ 1; "
                                            "complaints −60% → 0.4)"))
-    staff_per_grid: int = field(default=1, metadata=doc("property staff on duty per grid", ge=0))
+    staff_per_grid: int = field(default=1, metadata=doc("property staff on duty per grid", ge=0, le=1_000))
     hours: list[HoursConfig] = field(
         default_factory=lambda: [HoursConfig(start=8.0, end=18.0)], metadata=doc("staff working hours"))
     categories: list[str] | None = field(

@@ -26,7 +26,7 @@ class TeamMemberConfig:
     categories: list[str] = field(
         metadata=doc("categories this role handles (may include categories of a department: "
                       "the team takes them locally)", min_len=1))
-    count: int = field(default=1, metadata=doc("members with this role in each team", gt=0))
+    count: int = field(default=1, metadata=doc("members with this role in each team", gt=0, le=1_000))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ class VolunteerServiceConfig:
     come on scheduled days, take posts and clear the backlog of what they can handle."""
 
     categories: list[str] = field(metadata=doc("categories they can handle", min_len=1))
-    per_community: int = field(default=2, metadata=doc("volunteers on duty per community", gt=0))
+    per_community: int = field(default=2, metadata=doc("volunteers on duty per community", gt=0, le=10_000))
     hours: list[HoursConfig] = field(
         default_factory=lambda: [HoursConfig(start=9.0, end=17.0, days=["sat"])],
         metadata=doc("when they are on duty (each entry has its own volunteers)"))

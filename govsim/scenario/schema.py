@@ -46,7 +46,7 @@ class GridRow:
     community: str | None = field(default=None, metadata=_doc("community (社区) name; default: one per grid"))
     street: str | None = field(default=None, metadata=_doc("street (街道) name; default: one for the district"))
     points: int | None = field(default=None, metadata=_doc("patrol points; default territory.points_per_grid", gt=0))
-    edge_m: float | None = field(default=None, metadata=_doc("edge of the (square) grid; default territory.edge_m", "m", gt=0))
+    edge_m: float | None = field(default=None, metadata=_doc("edge of the (square) grid; default territory.edge_m", "m", gt=0, le=100_000))
     name: str | None = field(default=None, metadata=_doc("grid name; default g<index>"))
 
 
@@ -56,7 +56,7 @@ class TerritoryConfig:
 
     rows: int = field(default=4, metadata=_doc("grid rows of the layout", gt=0))
     cols: int = field(default=4, metadata=_doc("grid columns of the layout", gt=0))
-    edge_m: float = field(default=300.0, metadata=_doc("edge length of a square grid", "m", gt=0))
+    edge_m: float = field(default=300.0, metadata=_doc("edge length of a square grid", "m", gt=0, le=100_000))
     points_per_grid: int = field(default=16, metadata=_doc("patrol points (buildings, blocks) per grid", gt=0))
     households: NumberDist = field(
         default_factory=lambda: Fixed(300.0),
@@ -474,7 +474,7 @@ class MediationConfig:
 class DepartmentConfig:
     """A functional department (职能部门: 城管, 公安, 民政…) that handles some categories."""
 
-    staff: int = field(default=2, metadata=_doc("staff serving cases during working hours", gt=0))
+    staff: int = field(default=2, metadata=_doc("staff serving cases during working hours", gt=0, le=100_000))
     hours: list[HoursConfig] | None = field(
         default_factory=office_hours, metadata=_doc("working hours (null: always)"),
     )
