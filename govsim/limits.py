@@ -111,8 +111,12 @@ def exceeds(name: str, value: Any, limit: float | str, what: str = "") -> str:
     Without ``what``: ``expected at most 200 (limits.speed_kmh), got 4000; ...``; with it
     (a derived quantity): ``<what> <value>, over limits.<name> = <limit>; ...``.
     """
-    shown = value if isinstance(value, str) else (str(int(value)) if float(value).is_integer() and abs(value) < 1e15
-                                                  else f"{float(value):.6g}")
+    if isinstance(value, str):
+        shown = value
+    elif isinstance(value, int) and abs(value) >= 10**15:
+        shown = f"about 10^{len(str(abs(value))) - 1}"  # maybe too large for a float (1e308 rows × cols)
+    else:
+        shown = str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{float(value):.6g}"
     how = _HOW.format(name=name)
     if what:
         return f"{what} {shown}, over limits.{name} = {_show(limit)}; {how}"

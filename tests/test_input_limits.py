@@ -328,3 +328,9 @@ def test_a_vanishing_speed_is_refused(key):
 def test_sizes_of_responders_and_grids_are_bounded(over, path):
     with pytest.raises(ScenarioError, match=path.replace("[", r"\[").replace("]", r"\]")):
         govsim.load_scenario("scenarios/smart_dispatch.yaml", overrides=over)
+
+
+def test_a_layout_too_large_for_a_float_is_refused():
+    # rows × cols = 1e308 × 10 is an integer no float holds (found by the fuzz script)
+    with pytest.raises(ScenarioError, match="territory.rows"):
+        govsim.load_scenario("scenarios/traditional_patrol.yaml", overrides={"territory.rows": 1e308})
