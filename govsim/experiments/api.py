@@ -37,7 +37,7 @@ from govsim.units import format_duration
 __all__ = ["Comparison", "Replications", "Sweep", "compare", "replicate", "sweep"]
 
 #: the built-in metrics (a mechanism registered by study code adds its own: see summary_keys)
-METRICS = list(summary_keys())  # = SUMMARY_KEYS, whose import here crashes mypy 2.4.1
+METRICS = list(summary_keys())  # the built-ins at import time; functions ask summary_keys()
 #: Metrics shown by ``Sweep.to_string()`` (and ``govsim sweep``) unless others are asked for.
 HEADLINE_METRICS = ("discovery_delay_mean", "resolution_time_mean", "on_time_rate",
                     "worker_utilisation")
@@ -204,8 +204,9 @@ def _execute(kind: str, points: list[_Point], n: int, seed: int, *, executor: An
         if store is not None:
             store.close()
     keys = sorted(results)
-    runs = pd.DataFrame([[results[k]["summary"].get(m, math.nan) for m in list(summary_keys())] for k in keys],
-                        columns=list(summary_keys()), dtype=float)
+    metrics = list(summary_keys())  # once: the registry is read per call
+    runs = pd.DataFrame([[results[k]["summary"].get(m, math.nan) for m in metrics] for k in keys],
+                        columns=metrics, dtype=float)
     runs.insert(0, "point", np.array([k[0] for k in keys], dtype=np.int64))
     runs.insert(1, "replication", np.array([k[1] for k in keys], dtype=np.int64))
     issue_table = None
@@ -370,8 +371,9 @@ class Sweep(_Experiment):
 
     def metric(self, name: str) -> pd.DataFrame:
         """The rows of ``.table`` for one metric, indexed by the swept parameters."""
-        if name not in list(summary_keys()):
-            raise KeyError(f"unknown metric {name!r}; known: {', '.join(list(summary_keys()))}")
+        known = summary_keys()
+        if name not in known:
+            raise KeyError(f"unknown metric {name!r}; known: {', '.join(known)}")
         t = self.table[self.table["metric"] == name]
         keys = list(self.params) or ["point"]
         return t.set_index(keys)[["mean", "sd", "ci_low", "ci_high", "half_width", "n"]]
