@@ -157,8 +157,15 @@ def _progress(total: int, initial: int, desc: str, enabled: bool | None) -> Any:
 
 def _execute(kind: str, points: list[_Point], n: int, seed: int, *, executor: Any, jobs: Any,
              scheduler: Any, out: Any, force: bool, progress: bool | None, issues: bool,
-             extra: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, Any]]:
-    """Run (or load) every point × replication; the tidy runs table, the issues and info."""
+             extra: dict[str, Any], cache: dict[tuple[str, int], dict[str, Any]] | None = None,
+             ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, Any]]:
+    """Run (or load) every point × replication; the tidy runs table, the issues and info.
+
+    Points with the same content hash run once per replication (a run is determined by the
+    scenario and its seed, so their results are equal). ``cache`` (keyed by point hash and
+    replication) lends results computed earlier in this process, and receives the new ones:
+    a sequential procedure that adds replications does not recompute the first ones.
+    """
     results: dict[tuple[int, int], dict[str, Any]] = {}
     store = None
     if out is not None:
@@ -167,30 +174,49 @@ def _execute(kind: str, points: list[_Point], n: int, seed: int, *, executor: An
                                   "scenario": p.scenario.source, "name": p.scenario.name,
                                   "hash": p.hash} for p in points]}
         store = ResultsStore(out, definition, force=force)
+
+    def same_run(res: dict[str, Any], point: int) -> dict[str, Any]:
+        return res if res["point"] == point else {**res, "point": point}
+
     try:
         if store is not None:
             store.open(n)
         tasks = []
+        waiting: dict[tuple[str, int], list[int]] = {}  # (hash, replication) -> points
         for p in points:
             plugins = plugin_modules(p.scenario)
             for i in range(n):
                 stored = store.load(p.index, i, issues) if store is not None else None
+                if (stored is None and cache is not None and (p.hash, i) in cache
+                        and (not issues or "issues" in cache[(p.hash, i)])):
+                    stored = same_run(cache[(p.hash, i)], p.index)
+                    if store is not None:
+                        store.save(stored)
                 if stored is not None:
                     results[(p.index, i)] = stored
+                elif (p.hash, i) in waiting:
+                    waiting[(p.hash, i)].append(p.index)
                 else:
+                    waiting[(p.hash, i)] = [p.index]
                     tasks.append(RunTask(p.index, i, seed, p.scenario.raw, _absolute(p.scenario.source),
                                          plugins, issues))
+        hashes = {p.index: p.hash for p in points}
         ex, owned = make_executor(executor, jobs=jobs, scheduler=scheduler, n_tasks=len(tasks))
         info = {"executor": "", "computed": len(tasks), "reused": len(results)}
         bar = _progress(len(points) * n, len(results), kind, progress) if tasks else None
         stream = ex.map(run_task, tasks) if tasks else iter(())
         try:
             for res in stream:
-                if store is not None:
-                    store.save(res)
-                results[(res["point"], res["replication"])] = res
+                key = (hashes[res["point"]], res["replication"])
+                if cache is not None:
+                    cache[key] = res
+                for index in waiting[key]:
+                    one = same_run(res, index)
+                    if store is not None:
+                        store.save(one)
+                    results[(index, res["replication"])] = one
                 if bar is not None:
-                    bar.update(1)
+                    bar.update(len(waiting[key]))
         finally:
             close = getattr(stream, "close", None)
             if close is not None:
@@ -227,7 +253,7 @@ def _finish_store(info: dict[str, Any], tables: dict[str, pd.DataFrame]) -> None
     if store is None:
         return
     for name, table in tables.items():
-        store.write_table(name, table)
+        store.write_table(name, table, parquet=name == "runs")
 
 
 # --------------------------------------------------------------------------- formatting
@@ -358,25 +384,61 @@ class Comparison(_Experiment):
 
 
 class Sweep(_Experiment):
-    """A full-factorial sweep: ``.points`` (one row per parameter combination), ``.runs``
-    (point, parameters, replication, metrics), ``.table`` (point, parameters, then per
-    metric ``mean, sd, ci_low, ci_high, half_width, n``)."""
+    """A sweep over the points of a design: ``.points`` (one row per point: ``point`` and the
+    value of each varied key), ``.runs`` (point, values, replication, metrics), ``.table``
+    (point, values, then per metric ``mean, sd, ci_low, ci_high, half_width, n``).
+    ``.factorial``: the points are a full factorial of ``.params`` (key: its levels)."""
 
     def __init__(self, scenario: Any, params: dict[str, list[Any]], points: pd.DataFrame,
                  runs: pd.DataFrame, table: pd.DataFrame, n: int, seed: int, confidence: float,
-                 info: dict[str, Any], issues: pd.DataFrame | None) -> None:
+                 info: dict[str, Any], issues: pd.DataFrame | None, *, factorial: bool = True) -> None:
         self.scenario, self.params, self.points = scenario, params, points
         self.runs, self.table, self.n, self.seed = runs, table, n, seed
         self.confidence, self.info, self.issues = confidence, info, issues
+        self.factorial = factorial
+
+    @property
+    def keys(self) -> list[str]:
+        """The varied keys, in the design's column order."""
+        return [c for c in self.points.columns if c != "point"]
 
     def metric(self, name: str) -> pd.DataFrame:
-        """The rows of ``.table`` for one metric, indexed by the swept parameters."""
+        """The rows of ``.table`` for one metric, indexed by the varied keys (by ``point`` for a
+        design whose rows repeat a combination)."""
         known = summary_keys()
         if name not in known:
             raise KeyError(f"unknown metric {name!r}; known: {', '.join(known)}")
         t = self.table[self.table["metric"] == name]
-        keys = list(self.params) or ["point"]
+        keys = self.keys or ["point"]
+        if t.duplicated(subset=keys).any():
+            keys = ["point"]
         return t.set_index(keys)[["mean", "sd", "ci_low", "ci_high", "half_width", "n"]]
+
+    def to_xarray(self) -> Any:
+        """The runs as an :class:`xarray.Dataset`: one variable per metric. A full factorial has
+        one dimension per varied key plus ``replication``; another design has dimensions
+        ``point`` and ``replication``, with the keys as coordinates along ``point``.
+        Needs xarray (``pip install "govsim[xarray]"``)."""
+        try:
+            import xarray as xr
+        except ImportError:
+            raise ImportError('Sweep.to_xarray needs xarray: pip install "govsim[xarray]"') from None
+        metrics = [c for c in self.runs.columns if c in set(summary_keys())]
+        keys = self.keys
+        if self.factorial and keys and not self.points.duplicated(subset=keys).any():
+            frame = self.runs.set_index([*keys, "replication"])[metrics]
+            ds = xr.Dataset.from_dataframe(frame)
+        else:
+            frame = self.runs.set_index(["point", "replication"])[metrics]
+            ds = xr.Dataset.from_dataframe(frame)
+            pts = self.points.set_index("point")
+            for k in keys:
+                ds = ds.assign_coords({k: ("point", pts.loc[ds["point"].values, k].to_numpy())})
+        ds.attrs.update({"scenario": str(self.scenario.name), "seed": int(self.seed),
+                         "replications": int(self.n),
+                         "note": "replication i of every point uses the same seed streams "
+                                 "(common random numbers)"})
+        return ds
 
     def to_string(self, metrics: Sequence[str] | None = None) -> str:
         metrics = list(metrics or HEADLINE_METRICS)
@@ -524,49 +586,83 @@ def _point_label(params: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.items()) or "base"
 
 
-def sweep(scenario: Any, params: Mapping[str, Sequence[Any]], n: int = 10, seed: int | None = None,
-          *, warmup: Any = None, overrides: Mapping[str, Any] | None = None, executor: Any = None,
+def sweep(scenario: Any, params: Mapping[str, Sequence[Any]] | None = None, n: int = 10,
+          seed: int | None = None, *, design: pd.DataFrame | str | Path | None = None,
+          warmup: Any = None, overrides: Mapping[str, Any] | None = None, executor: Any = None,
           jobs: int | None = None, scheduler: Any = None, out: str | Path | None = None,
           force: bool = False, progress: bool | None = None, issues: bool = False,
           confidence: float = 0.95) -> Sweep:
-    from govsim.scenario import load_scenario
+    from govsim.experiments.designs import full_factorial, read_design
 
     n = _check_n(n)
-    grid = _grid(params)
+    if (params is None) == (design is None):
+        raise ExperimentError("sweep needs either params (levels for a full factorial) or design "
+                              "(a table of points: DataFrame or CSV file), not both")
+    if design is None:
+        assert params is not None
+        grid = _grid(params)
+        table = full_factorial(grid)
+        extra: dict[str, Any] = {"params": grid}
+        where = None
+    else:
+        table = read_design(design)
+        grid = {str(k): list(dict.fromkeys(_plain(v) for v in table[k])) for k in table.columns}
+        where = str(design) if isinstance(design, (str, Path)) else "the design"
+        extra = {"design": list(table.columns), "design_points": len(table)}
     base = _load(scenario, _base_overrides(overrides, warmup))
     seed = master_seed(seed, base)
-    points = []
-    for i, combo in enumerate(itertools.product(*grid.values())):
-        values = dict(zip(grid, combo))
-        try:
-            sc = load_scenario(base.raw, overrides=values)
-        except Exception as err:
-            raise _with_source(err, base.source) from None
-        sc = dataclasses.replace(sc, source=base.source)
-        points.append(_Point(i, _point_label(values), values, sc, point_hash(sc)))
+    points = design_points(base, table, where)
     runs, issue_table, info = _execute(
         "sweep", points, n, seed, executor=executor, jobs=jobs, scheduler=scheduler, out=out,
         force=force, progress=progress, issues=issues,
-        extra={"scenario": base.source, "base_hash": point_hash(base), "params": grid})
+        extra={"scenario": base.source, "base_hash": point_hash(base), **extra})
     point_table = pd.DataFrame({"point": np.arange(len(points), dtype=np.int64)})
-    for key in grid:
+    for key in table.columns:
         point_table[key] = pd.Series([p.params[key] for p in points], dtype=object)
         point_table[key] = point_table[key].infer_objects()
     runs = point_table.merge(runs, on="point", how="right")
     tables = []
-    for p in points:
-        t = aggregate(runs[runs["point"] == p.index], list(summary_keys()), confidence)
-        t.insert(0, "point", p.index)
+    metrics = list(summary_keys())
+    for p, group in runs.groupby("point", sort=True):
+        t = aggregate(group, metrics, confidence)
+        t.insert(0, "point", p)
         tables.append(t)
-    table = point_table.merge(pd.concat(tables, ignore_index=True), on="point", how="right")
-    _finish_store(info, {"runs": runs, "table": table})
+    agg = point_table.merge(pd.concat(tables, ignore_index=True), on="point", how="right")
+    _finish_store(info, {"runs": runs, "table": agg})
     if issue_table is not None:  # "point" is the issue's patrol point there
         issue_table = issue_table.rename(columns={"_point": "sweep_point"})
-    return Sweep(base, grid, point_table, runs, table, n, seed, confidence, info, issue_table)
+    return Sweep(base, grid, point_table, runs, agg, n, seed, confidence, info, issue_table,
+                 factorial=design is None)
 
 
-sweep.__doc__ = """Full-factorial sweep of ``scenario`` over ``params`` (dotted key: list of values,
-    e.g. ``{"workers.per_grid": [1, 2, 3], "policy": ["traditional_patrol", "smart_dispatch"]}``;
-    the first key varies slowest), ``n`` replications per point, the same seeds at every
-    point. ``.runs``: one row per point × replication; ``.table``: per point and metric.
+def design_points(base: Any, table: pd.DataFrame, where: str | None = None) -> list[_Point]:
+    """One point per row of a design table: ``base`` with the row's dotted keys applied.
+    A bad value names the design (``where``), its row and the key."""
+    from govsim.scenario import load_scenario
+
+    points = []
+    records = table.to_dict(orient="records")
+    for i, row in enumerate(records):
+        values = {str(k): _plain(v) for k, v in row.items()}
+        try:
+            sc = load_scenario(base.raw, overrides=values)
+        except Exception as err:
+            err = _with_source(err, base.source)
+            if where is not None:
+                raise ExperimentError(f"{where}, point {i} ({_point_label(values)}): {err}") from None
+            raise err from None
+        sc = dataclasses.replace(sc, source=base.source)
+        points.append(_Point(i, _point_label(values), values, sc, point_hash(sc)))
+    return points
+
+
+sweep.__doc__ = """Sweep of ``scenario`` over the points of a design, ``n`` replications per point,
+    the same seeds at every point (common random numbers).
+
+    ``params`` (dotted key: list of values, e.g. ``{"workers.per_grid": [1, 2, 3],
+    "policy": ["traditional_patrol", "smart_dispatch"]}``) runs the full factorial (the
+    first key varies slowest); ``design`` (a DataFrame or CSV file, one column per dotted
+    key, one row per point — e.g. from :func:`govsim.experiments.designs.latin_hypercube`)
+    runs exactly its rows. Points that are the same scenario run once.
+    ``.runs``: one row per point × replication; ``.table``: per point and metric.
 """ + _RUN_DOC

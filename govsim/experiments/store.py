@@ -8,6 +8,8 @@ Layout of an output directory ``DIR``::
     DIR/runs/p000-r0000.json     one finished run: point, replication, seeds, summary
     DIR/runs/p000-r0000.issues.parquet   its issues table (only with issues=True)
     DIR/runs.csv, DIR/table.csv  the tidy runs and the aggregated table (rewritten at the end)
+    DIR/runs.parquet             the tidy runs as one Parquet file (when pyarrow is installed),
+                                 the dataset to read after a large sweep
 
 Every file is written to a temporary file in the same directory and renamed
 into place (``os.replace``), so a file either exists whole or not at all, even
@@ -294,7 +296,7 @@ class ResultsStore:
         for f in self._run_files():
             if f.name.endswith((".json", ".parquet", ".csv")):
                 f.unlink()
-        for name in (MANIFEST, "runs.csv", "table.csv", "means.csv"):
+        for name in (MANIFEST, "runs.csv", "runs.parquet", "table.csv", "means.csv"):
             with contextlib.suppress(FileNotFoundError):
                 (self.path / name).unlink()
 
@@ -364,13 +366,23 @@ class ResultsStore:
         except OSError as err:
             raise _write_failed(target, err, self.path) from err
 
-    def write_table(self, name: str, table: pd.DataFrame) -> None:
-        """Write ``DIR/<name>.csv`` atomically (the tidy runs, the aggregated table)."""
-        target = self.path / f"{name}.csv"
-        try:
-            atomic_write(target, lambda tmp: table.to_csv(tmp, index=False))
-        except OSError as err:
-            raise _write_failed(target, err, self.path) from err
+    def write_table(self, name: str, table: pd.DataFrame, *, parquet: bool = False) -> None:
+        """Write ``DIR/<name>.csv`` atomically (the tidy runs, the aggregated table); with
+        ``parquet=True`` also ``DIR/<name>.parquet`` when pyarrow is installed (one typed
+        file for the whole experiment: columns of mixed types are written as text)."""
+        targets = [(self.path / f"{name}.csv", lambda tmp: table.to_csv(tmp, index=False))]
+        if parquet and _issues_format() == "parquet":
+            typed = table.copy()
+            for c in typed.columns:
+                if typed[c].dtype == object:
+                    typed[c] = typed[c].astype(str)
+            targets.append((self.path / f"{name}.parquet",
+                            lambda tmp: typed.to_parquet(tmp, index=False)))
+        for target, write in targets:
+            try:
+                atomic_write(target, write)
+            except OSError as err:
+                raise _write_failed(target, err, self.path) from err
 
 
 def load_runs(path: str | os.PathLike[str]) -> pd.DataFrame:

@@ -215,16 +215,31 @@ def parse_param(text: str) -> tuple[str, list[Any]]:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from govsim.experiments import ExperimentError, sweep
+    from govsim.experiments.designs import latin_hypercube, parse_factor, sobol_design
 
+    sampled = args.lhs or args.sobol
+    if args.lhs and args.sobol:
+        raise ExperimentError("give one of --lhs N and --sobol N")
+    if args.design and (sampled or args.param):
+        raise ExperimentError("--design FILE runs the points of the file; do not add --param, "
+                              "--lhs or --sobol")
     params: dict[str, list[Any]] = {}
+    factors = []
     for text in args.param or ():
+        if sampled:
+            factors.append(parse_factor(text))
+            key = factors[-1].key
+            if [f.key for f in factors].count(key) > 1:
+                raise ExperimentError(f"--param {key} is given twice")
+            continue
         key, values = parse_param(text)
         if key in params:
             raise ExperimentError(f"--param {key} is given twice; list all its values in one "
                                   f"--param {key}=v1,v2,...")
         params[key] = values
-    if not params:
-        raise ExperimentError("sweep needs at least one --param KEY=V1,V2,...")
+    if not (params or factors or args.design):
+        raise ExperimentError("sweep needs at least one --param KEY=V1,V2,... (or --design FILE, "
+                              "or --lhs N / --sobol N with --param KEY=LOW,HIGH)")
     metrics = args.metric or None
     if metrics:
         from govsim.metrics import SUMMARY_KEYS
@@ -234,7 +249,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             raise ExperimentError(f"--metric {unknown[0]!r}: unknown metric; known: "
                                   f"{', '.join(SUMMARY_KEYS)}")
     scenario = _load(args.scenario, args.set, args.warmup)
-    result = sweep(scenario, params, n=args.replications, seed=args.seed, **_experiment_kwargs(args))
+    seed = _seed(args, scenario)
+    if args.design:
+        result = sweep(scenario, design=args.design, n=args.replications, seed=seed,
+                       **_experiment_kwargs(args))
+    elif sampled:
+        make = latin_hypercube if args.lhs else sobol_design
+        design = make(factors, args.lhs or args.sobol, seed=seed)
+        result = sweep(scenario, design=design, n=args.replications, seed=seed,
+                       **_experiment_kwargs(args))
+    else:
+        result = sweep(scenario, params, n=args.replications, seed=seed, **_experiment_kwargs(args))
     print(result.to_string(metrics))
     _footer(result, args)
     return 0
@@ -407,31 +432,58 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def add_common(p: argparse.ArgumentParser) -> None:
+    """``--seed`` and ``--set``: every command that loads a scenario has them."""
+    p.add_argument("--seed", type=_seed_arg, default=None,
+                   help="random seed, a whole number >= 0 (default: the scenario's, else 0)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a scenario key, e.g. --set workers.per_grid=2 (repeatable)")
+
+
+def add_experiment(p: argparse.ArgumentParser, default_n: int, *, replications: bool = True) -> None:
+    """Options of multi-run commands: ``-n``, ``--warmup``, ``--jobs``, ``--scheduler``,
+    ``--quiet``, ``--force``."""
+    if replications:
+        p.add_argument("-n", "--replications", type=_positive_int, default=default_n, metavar="N",
+                       help=f"replications (default {default_n}); with N > 1: means with 95%% "
+                            f"confidence intervals")
+    p.add_argument("--warmup", metavar="DURATION",
+                   help="exclude this initial period from the metrics, e.g. 2d (default: the "
+                        "scenario's warmup)")
+    p.add_argument("--jobs", type=_positive_int, default=None, metavar="J",
+                   help="local worker processes for N > 1 (default: all cores; 1: sequential)")
+    p.add_argument("--scheduler", metavar="ADDR",
+                   help="run on a Dask cluster, e.g. tcp://host:8786 "
+                        '(pip install "govsim[distributed]")')
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true",
+                   help="with --out: discard results of another experiment stored in DIR")
+
+
+def command_modules() -> list[str]:
+    """Commands that live in their own module of this package (``govsim/cli/<name>.py``), in
+    name order: each has ``register(sub)``, which adds its sub-parser with
+    ``set_defaults(func=...)``. A new command is one new file."""
+    import pkgutil
+
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def _seed_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="govsim", description="Simulate grid-based community governance (网格化管理).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's, else 0)")
-        p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                       help="override a scenario key, e.g. --set workers.per_grid=2 (repeatable)")
-
-    def experiment(p: argparse.ArgumentParser, default_n: int) -> None:
-        p.add_argument("-n", "--replications", type=_positive_int, default=default_n, metavar="N",
-                       help=f"replications (default {default_n}); with N > 1: means with 95%% "
-                            f"confidence intervals")
-        p.add_argument("--warmup", metavar="DURATION",
-                       help="exclude this initial period from the metrics, e.g. 2d (default: the "
-                            "scenario's warmup)")
-        p.add_argument("--jobs", type=_positive_int, default=None, metavar="J",
-                       help="local worker processes for N > 1 (default: all cores; 1: sequential)")
-        p.add_argument("--scheduler", metavar="ADDR",
-                       help="run on a Dask cluster, e.g. tcp://host:8786 "
-                            '(pip install "govsim[distributed]")')
-        p.add_argument("--quiet", action="store_true", help="no progress bar")
-        p.add_argument("--force", action="store_true",
-                       help="with --out: discard results of another experiment stored in DIR")
+    common, experiment = add_common, add_experiment
 
     p = sub.add_parser("run", help="run a scenario (or N replications) and print its summary")
     p.add_argument("scenario", help="scenario YAML file")
@@ -452,11 +504,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="write the results store to DIR (rerun to resume)")
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("sweep", help="full-factorial parameter sweep with replications")
+    p = sub.add_parser("sweep", help="parameter sweep with replications: full factorial, a design "
+                                     "file, or a Latin hypercube / Sobol sample")
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("--param", action="append", metavar="KEY=V1,V2,...",
                    help="a swept key and its values, e.g. --param workers.per_grid=1,2,3 "
-                        "(repeatable: the full factorial of all --param is run)")
+                        "(repeatable: the full factorial of all --param is run); with --lhs or "
+                        "--sobol a range KEY=LOW,HIGH (whole-number ends: whole numbers)")
+    p.add_argument("--design", metavar="CSV",
+                   help="run the points of a design table: one column per dotted key, one row "
+                        "per point")
+    p.add_argument("--lhs", type=_positive_int, metavar="POINTS",
+                   help="a Latin hypercube of POINTS points over the --param ranges")
+    p.add_argument("--sobol", type=_positive_int, metavar="POINTS",
+                   help="a scrambled Sobol sample over the --param ranges (POINTS rounded up to a "
+                        "power of two)")
     common(p)
     experiment(p, 10)
     p.add_argument("--out", metavar="DIR", help="write the results store to DIR (rerun to resume)")
@@ -510,7 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="convert time-zone-aware timestamps to this zone, e.g. Asia/Shanghai")
         p.add_argument("--holidays", metavar="DATE,DATE",
                        help="dates fitted and compared as Sundays, e.g. 2018-01-01 (the simulated weeks have none)")
-        p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+        p.add_argument("--seed", type=_seed_arg, default=None, help="random seed, a whole number >= 0 (default 0)")
         p.add_argument("--report", metavar="DIR", help="also write a report (Markdown and HTML, figures)")
 
     p = sub.add_parser("calibrate", help="fit a scenario to a case log (12345 / 数字城管 / 311)")
@@ -534,6 +596,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reference", help="print the scenario file reference (Markdown)")
     p.set_defaults(func=cmd_reference)
+
+    import importlib
+
+    for name in command_modules():
+        importlib.import_module(f"govsim.cli.{name}").register(sub)
     return parser
 
 
