@@ -233,6 +233,59 @@ def _grids_csv(rng: random.Random) -> tuple[str, bytes]:
     return f"grids csv {kind}: {text[:300]!r}", data
 
 
+def _side_file(rng: random.Random, names: list[str]) -> tuple[str, str, str, bytes]:
+    """A mutated points CSV, rate-multiplier CSV or map of a district whose grids are ``names``:
+    (scenario key, file name, what, bytes)."""
+    kind = rng.choice(["points", "rates", "map"])
+    value = lambda: rng.choice(CELLS + [repr(_nasty(rng)), "0", "1", "-5", "1e300", "1e40", ""])  # noqa: E731
+    if kind == "points":
+        rows = [["grid", "x_m", "y_m"]] + [[n, str(10.0 * k), str(10.0 * k)] for n in names for k in range(3)]
+        if rng.random() < 0.1:
+            rows += [[names[0], str(k), "0"] for k in range(rng.choice([10_001, 20_000]))]
+        key, fname = "points_csv", "points.csv"
+    elif kind == "rates":
+        rows = [["grid", "garbage", "fire_lane"]] + [[n, "1.5", "0.5"] for n in names]
+        key, fname = "rate_multipliers_csv", "rates.csv"
+    else:
+        square = [[0, 0], [100, 0], [100, 100], [0, 100], [0, 0]]
+        feats: list[Any] = [{"type": "Feature", "properties": {"name": n},
+                             "geometry": {"type": "Polygon", "coordinates": [copy.deepcopy(square)]}}
+                            for n in names]
+        for _ in range(rng.randrange(1, 4)):
+            f = rng.choice(feats)
+            op = rng.choice(["vertex", "name", "type", "drop", "nan"])
+            try:
+                if op == "vertex":
+                    ring = f["geometry"]["coordinates"][0]
+                    ring[rng.randrange(len(ring))][rng.randrange(2)] = _nasty(rng)
+                elif op == "name":
+                    f["properties"]["name"] = _nasty(rng)
+                elif op == "type":
+                    f["geometry"]["type"] = rng.choice(["Point", "LineString", "polygon", None])
+                elif op == "drop":
+                    del f[rng.choice(["properties", "geometry"])]
+                else:
+                    f["geometry"]["coordinates"][0][1][0] = float("nan")
+            except (KeyError, TypeError, IndexError):
+                pass  # an earlier mutation removed what this one changes
+        try:
+            text = json.dumps({"type": "FeatureCollection", "features": feats})
+        except (TypeError, ValueError):
+            text = "{"
+        data = rng.choice([text.encode()] * 6 + [b"", b"[" * 50_000, os.urandom(64), text.encode("utf-16")])
+        return "map_geojson", "map.json", f"map {text[:200]!r}", data
+    for _ in range(rng.randrange(1, 4)):
+        r = rng.randrange(1, len(rows))
+        rows[r][rng.randrange(len(rows[r]))] = value()
+    if rng.random() < 0.2:
+        rows[0][rng.randrange(len(rows[0]))] = _misspell(rows[0][0], rng)
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    text = buf.getvalue()
+    data = rng.choice([text.encode()] * 6 + [b"", os.urandom(64), text.encode("utf-16")])
+    return key, fname, f"{kind} csv: {text[:200]!r}", data
+
+
 def generate(i: int, rng: random.Random, presets: dict[str, dict[str, Any]], folder: Path) -> dict[str, Any]:
     """Write case ``i`` into ``folder`` (its own sub-folder); the job to run."""
     name = rng.choice(sorted(presets))
@@ -240,7 +293,7 @@ def generate(i: int, rng: random.Random, presets: dict[str, dict[str, Any]], fol
     case = folder / f"{i:06d}"
     case.mkdir(parents=True)
     path = case / name
-    family = rng.choices(["structural", "textual", "extends", "grids"], weights=[70, 15, 7, 8])[0]
+    family = rng.choices(["structural", "textual", "extends", "grids", "files"], weights=[66, 14, 7, 7, 6])[0]
     if family == "structural":
         what, mutated = _structural(doc, rng)
         path.write_text(_dump(mutated), encoding="utf-8")
@@ -257,6 +310,17 @@ def generate(i: int, rng: random.Random, presets: dict[str, dict[str, Any]], fol
         path = case / "self.yaml"
         path.write_text(_dump({"extends": extends, "name": "child"}), encoding="utf-8")
         what = f"extends: {str(extends)[:80]!r}"
+    elif family == "files":
+        names = [f"g{k}" for k in range(rng.randrange(1, 6))]
+        key, fname, what, data = _side_file(rng, names)
+        (case / fname).write_bytes(data)
+        grids = [{"name": n, "x_m": 300.0 * k, "y_m": 0.0, "households": 300} for k, n in enumerate(names)]
+        territory = {k: v for k, v in presets["district.yaml"]["territory"].items()
+                     if k not in ("rows", "cols", "community_size", "street_size", "households")}
+        mutated = {**copy.deepcopy(presets["district.yaml"]),
+                   "territory": {**territory, "grids": grids, key: fname}}
+        path = case / "district.yaml"
+        path.write_text(_dump(mutated), encoding="utf-8")
     else:
         what, data = _grids_csv(rng)
         (case / "grids.csv").write_bytes(data)
@@ -274,7 +338,12 @@ def generate(i: int, rng: random.Random, presets: dict[str, dict[str, Any]], fol
 def _work(conn: Any, path: str) -> None:
     try:
         scenario = govsim.load_scenario(path)
-        govsim.Simulation(scenario, 0).run()
+        sim = govsim.Simulation(scenario, 0)
+        if scenario.territory.map_geojson:  # as `govsim validate` does
+            from govsim.plots.maps import read_map_geojson
+
+            read_map_geojson(scenario, sim.territory.grid_names)
+        sim.run()
     except govsim.ScenarioError as err:
         named = err.source is not None and str(err).startswith(str(err.source))
         fields = any(p.path for p in err.problems)

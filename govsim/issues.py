@@ -177,7 +177,7 @@ class CategoryTable:
         elif scenario.territory.rate_multipliers_csv is not None:
             grid_multiplier = read_rate_multipliers(
                 Path(base_dir or ".") / scenario.territory.rate_multipliers_csv,
-                territory.grid_names, names)
+                territory.grid_names, names, scenario.limits)
         for cname, c in cats.items():
             for area in c.area_multipliers:
                 if area not in area_types:

@@ -44,6 +44,11 @@ __all__ = ["Limits", "DEFAULT", "current", "using", "exceeds", "check_scenario",
 MAX_DEPTH = 64
 #: Characters of a scenario file (50 MB: a district of 100,000 grids written inline fits).
 MAX_DOCUMENT_CHARS = 50_000_000
+#: Largest coordinate (x or y, metres) of a grid centre, a patrol point or a map vertex:
+#: 100,000 km, beyond any projected coordinate system (UTM northings are below 10^7 m).
+MAX_COORDINATE_M = 100_000_000
+#: Characters of a map file (``territory.map_geojson``): a city's grids with detailed outlines fit.
+MAX_MAP_CHARS = 500_000_000
 
 
 @dataclass(frozen=True)

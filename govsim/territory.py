@@ -162,7 +162,7 @@ class Territory:
         if n == 0:
             raise ValueError("the district has no grids")
         names = [g.name or f"g{i}" for i, g in enumerate(rows)]
-        explicit = (read_points_csv(Path(base_dir or ".") / cfg.points_csv, names)
+        explicit = (read_points_csv(Path(base_dir or ".") / cfg.points_csv, names, cfg.limits)
                     if cfg.points_csv is not None else {})
         area_names = list(dict.fromkeys([*cfg.area_types, *(g.area_type for g in rows)]))
         comm_names = [g.community or f"c{i}" for i, g in enumerate(rows)]
@@ -306,23 +306,36 @@ def _csv_value(text: str) -> object:
     return text
 
 
-def read_points_csv(path: Path, grid_names: list[str]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+def read_points_csv(path: Path, grid_names: list[str],
+                    limits: Limits | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Read a table of patrol points (columns ``grid``, ``x_m``, ``y_m``; each grid's points
-    in tour order) into ``{grid index: (x, y)}``. Errors name the file, the row and the column."""
+    in tour order) into ``{grid index: (x, y)}``. Errors name the file, the row and the column;
+    the table is held to ``limits`` (points per grid, points in all) and coordinates to
+    :data:`govsim.limits.MAX_COORDINATE_M`."""
+    from govsim.limits import DEFAULT, MAX_COORDINATE_M, exceeds
     from govsim.scenario.errors import Problem, ScenarioError
 
+    limits = limits or DEFAULT
     where = "territory.points_csv"
     if not path.is_file():
         raise ScenarioError([Problem(where, f"file not found: {path}")], str(path))
+    records = []
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            records = list(csv.DictReader(fh))
+            for rec in csv.DictReader(fh):
+                records.append(rec)
+                if len(records) > limits.points:  # stop reading: the table is too large anyway
+                    raise ScenarioError([Problem(where, exceeds(
+                        "points", f"more than {limits.points:,}", limits.points, "patrol points in the file:"))],
+                        str(path))
     except (UnicodeDecodeError, csv.Error) as err:
         raise ScenarioError([Problem(where, f"not a readable UTF-8 CSV file ({err})")], str(path)) from None
     index = {name: g for g, name in enumerate(grid_names)}
     found: dict[int, tuple[list[float], list[float]]] = {}
     problems: list[Problem] = []
     for r, rec in enumerate(records, start=2):
+        if len(problems) >= 20:
+            break
         missing = [c for c in ("grid", "x_m", "y_m") if not (rec.get(c) or "").strip()]
         if missing:
             problems.append(Problem(f"row {r}", f"expected values in columns grid, x_m, y_m; missing {', '.join(missing)}"))
@@ -337,23 +350,34 @@ def read_points_csv(path: Path, grid_names: list[str]) -> dict[int, tuple[np.nda
                 v = float(rec[col])
             except ValueError:
                 v = math.nan
-            if not math.isfinite(v):
-                problems.append(Problem(f"row {r}, column {col!r}", f"expected a finite number, got {rec[col]!r}"))
+            if not math.isfinite(v) or abs(v) > MAX_COORDINATE_M:
+                problems.append(Problem(f"row {r}, column {col!r}",
+                                        f"expected a finite number of metres within ±{MAX_COORDINATE_M:,}, "
+                                        f"got {rec[col]!r}"))
+                v = math.nan
             xy.append(v)
         if len(xy) == 2 and all(math.isfinite(v) for v in xy):
             xs, ys = found.setdefault(index[grid], ([], []))
             xs.append(xy[0])
             ys.append(xy[1])
+            if len(xs) == limits.points_per_grid + 1:
+                problems.append(Problem(f"row {r}, column 'grid'", exceeds(
+                    "points_per_grid", f"more than {limits.points_per_grid:,}", limits.points_per_grid,
+                    f"patrol points of grid {grid!r}:")))
     if problems:
         raise ScenarioError(problems, str(path))
     return {g: (np.array(xs), np.array(ys)) for g, (xs, ys) in found.items()}
 
 
-def read_rate_multipliers(path: Path, grid_names: list[str], categories: list[str]) -> np.ndarray:
+def read_rate_multipliers(path: Path, grid_names: list[str], categories: list[str],
+                          limits: Limits | None = None) -> np.ndarray:
     """Read a table of rate multipliers (a column ``grid``, one column per category) into an
     array (category × grid); grids or categories missing from the table get 1. Errors name
-    the file, the row and the column."""
+    the file, the row and the column; a multiplier is held to ``limits.multiplier``."""
+    from govsim.limits import DEFAULT, exceeds
     from govsim.scenario.errors import Problem, ScenarioError
+
+    limits = limits or DEFAULT
 
     where = "territory.rate_multipliers_csv"
     if not path.is_file():
@@ -407,6 +431,10 @@ def read_rate_multipliers(path: Path, grid_names: list[str], categories: list[st
             if not math.isfinite(value) or value < 0:
                 problems.append(Problem(f"row {r}, column {header[j]!r}",
                                         f"expected a finite number >= 0, got {text!r}"))
+                continue
+            if value > limits.multiplier:
+                problems.append(Problem(f"row {r}, column {header[j]!r}",
+                                        exceeds("multiplier", value, limits.multiplier)))
                 continue
             out[c, grid_index[grid]] = value
     if problems:

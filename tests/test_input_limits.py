@@ -334,3 +334,95 @@ def test_a_layout_too_large_for_a_float_is_refused():
     # rows × cols = 1e308 × 10 is an integer no float holds (found by the fuzz script)
     with pytest.raises(ScenarioError, match="territory.rows"):
         govsim.load_scenario("scenarios/traditional_patrol.yaml", overrides={"territory.rows": 1e308})
+
+
+# --------------------------------------------------------------------------- the other input files
+# (found after the first 10,000-file run: a points CSV, a rate-multiplier CSV and a map are
+# inputs too, held to the same limits and coordinate bound)
+
+GRIDS = [{"name": "A", "x_m": 0, "y_m": 0, "households": 300},
+         {"name": "B", "x_m": 500, "y_m": 0, "households": 300}]
+
+
+def _with_file(tmp_path: Path, key: str, name: str, content: str | bytes) -> Path:
+    f = tmp_path / name
+    if isinstance(content, bytes):
+        f.write_bytes(content)
+    else:
+        f.write_text(content, encoding="utf-8")
+    return _scenario(tmp_path, {"territory": {"grids": GRIDS, key: name}})
+
+
+@pytest.mark.parametrize("content, fragments", [
+    ("grid,x_m,y_m\nA,0,0\nA,1e300,5\n", ["row 3, column 'x_m'", "within ±100,000,000"]),
+    ("grid,x_m,y_m\n" + "".join(f"A,{i},{i}\n" for i in range(10_001)),
+     ["row 10002, column 'grid'", "limits.points_per_grid"]),
+    (b"\xff\xfe\x00g\x00r", ["territory.points_csv", "UTF-8"]),
+])
+def test_a_points_csv_is_held_to_the_limits(tmp_path, capsys, content, fragments):
+    path = _with_file(tmp_path, "points_csv", "points.csv", content)
+    refused(path, *fragments, capsys=capsys, file=tmp_path / "points.csv")
+
+
+def test_a_points_csv_longer_than_the_limit_is_refused_without_reading_it_all(tmp_path, capsys):
+    f = tmp_path / "points.csv"
+    f.write_text("grid,x_m,y_m\n" + "A,0,0\n" * 60, encoding="utf-8")
+    path = _scenario(tmp_path, {"territory": {"grids": GRIDS, "points_csv": f.name},
+                                "limits": {"points": 50}})
+    refused(path, "more than 50", "limits.points", capsys=capsys, file=f)
+
+
+def test_a_rate_multiplier_csv_is_held_to_the_limits(tmp_path, capsys):
+    path = _with_file(tmp_path, "rate_multipliers_csv", "rates.csv", "grid,x\nA,1e40\nB,2\n")
+    refused(path, "row 2, column 'x'", "limits.multiplier", capsys=capsys, file=tmp_path / "rates.csv")
+
+
+def test_grid_coordinates_are_bounded(tmp_path, capsys):
+    path = _scenario(tmp_path, {"territory": {"grids": [GRIDS[0], {**GRIDS[1], "x_m": 1e300}]}})
+    refused(path, "territory.grids[1].x_m", "<= 100000000", capsys=capsys)
+
+
+def _feature(coords, name="A"):
+    return {"type": "Feature", "properties": {"name": name},
+            "geometry": {"type": "Polygon", "coordinates": [coords]}}
+
+
+def _map(features) -> str:
+    return json.dumps({"type": "FeatureCollection", "features": features})
+
+
+SQUARE = [[0, 0], [100, 0], [100, 100], [0, 100], [0, 0]]
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (_map([_feature(SQUARE)]).replace("100, 100", "NaN, 100"), "NaN is not a number JSON allows"),
+    (_map([_feature([[0, 0], [1e300, 0], [1, 1], [0, 0]])]), "beyond ±100,000,000 m"),
+    (_map([_feature(SQUARE, name="Z")]), "not in the scenario: 'Z'"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    (b"\xff\xfe{\x00", "unreadable"),
+    ("{}", "expected a GeoJSON FeatureCollection"),
+])
+def test_a_map_is_checked_by_validate(tmp_path, capsys, content, fragment):
+    """The map is read by the figures only, but ``govsim validate`` reads it too: "valid" means
+    every figure can be drawn."""
+    path = _with_file(tmp_path, "map_geojson", "map.json", content)
+    govsim.Simulation(govsim.load_scenario(path), 0)  # the run itself does not read the map
+    assert main(["validate", str(path)]) == 2
+    message = capsys.readouterr().err
+    assert message.startswith("error: ") and "Traceback" not in message
+    assert "map.json" in message and "territory.map_geojson" in message and fragment in message
+
+
+def test_a_good_map_validates(tmp_path, capsys):
+    path = _with_file(tmp_path, "map_geojson", "map.json", _map([_feature(SQUARE)]))
+    assert main(["validate", str(path)]) == 0
+
+
+def test_extends_of_a_file_that_is_not_a_scenario_names_the_extending_file(tmp_path, capsys):
+    """``extends: /etc/passwd``: the mistake is the extends line, so the message names the file
+    holding it and its field, and then the file it points at (shortened)."""
+    other = _write(tmp_path, "root:x:0:0:root:/root:/bin/bash " * 20, "passwd")
+    path = _write(tmp_path, f"extends: {other}\nname: child\n")
+    message = refused(path, "extends:", f"{other} is not a scenario file", "expected a mapping",
+                      capsys=capsys)
+    assert len(message) < 400

@@ -83,7 +83,7 @@ class Participation:
             return ones, ones
         p = self.at(grid, t)
         prob = p / self.reference
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", over="ignore"):  # a vanishing participation: never reported
             delay = np.where(p > 0, (self.reference / np.where(p > 0, p, 1.0)) ** self.elasticity, np.inf)
         return prob, delay
 

@@ -326,7 +326,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from govsim.engine import Simulation
 
     scenario = _load(args.scenario, args.set)
-    Simulation(scenario, 0)  # builds the district, workers and routes: catches what only they see
+    sim = Simulation(scenario, 0)  # builds the district, workers and routes: catches what only they see
+    if scenario.territory.map_geojson:  # read by the figures only, but an input all the same
+        from govsim.plots.maps import read_map_geojson
+
+        read_map_geojson(scenario, sim.territory.grid_names)
     print(f"{args.scenario}: OK ({scenario.name}: {len(scenario.categories)} categories, "
           f"policy {scenario.policy}, horizon {format_duration(scenario.horizon)})")
     return 0

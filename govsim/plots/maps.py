@@ -108,6 +108,11 @@ def _geojson_rings(geometry: Any) -> list[Rings]:
         raise ValueError("coordinates must be lists of [x, y] numbers") from None
     if any(not part or len(part[0]) < 3 or not np.isfinite(np.vstack(part)).all() for part in parts):
         raise ValueError("a polygon needs at least 3 finite [x, y] vertices")
+    from govsim.limits import MAX_COORDINATE_M
+
+    if any(np.abs(np.vstack(part)).max() > MAX_COORDINATE_M for part in parts):
+        raise ValueError(f"a vertex lies beyond ±{MAX_COORDINATE_M:,} m: expected projected "
+                         f"coordinates in metres")
     return parts
 
 
@@ -129,12 +134,22 @@ def read_map_geojson(scenario: Scenario, names: Sequence[str] | None = None) -> 
     def error(message: str) -> ScenarioError:
         return ScenarioError.single("territory.map_geojson", message, str(path))
 
+    from govsim.limits import MAX_MAP_CHARS
+
+    def no_constant(word: str) -> Any:
+        raise ValueError(f"{word} is not a number JSON allows")
+
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_MAP_CHARS:
+            raise error(f"{path.stat().st_size:,} bytes: larger than a map file can be "
+                        f"({MAX_MAP_CHARS:,})")
+        doc = json.loads(path.read_text(encoding="utf-8"), parse_constant=no_constant)
     except FileNotFoundError:
         raise error("file not found") from None
     except (OSError, UnicodeDecodeError) as err:
         raise error(f"unreadable ({err})") from None
+    except RecursionError:
+        raise error("not a GeoJSON map: nested too deeply") from None
     except ValueError as err:
         raise error(f"not valid JSON ({err})") from None
     features = doc.get("features") if isinstance(doc, dict) else None

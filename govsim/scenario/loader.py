@@ -299,8 +299,8 @@ def _parse_yaml(text: str, name: str) -> dict[str, Any]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else f"{data!r}"
-        raise ScenarioError.single("", f"expected a mapping of keys at the top level, got {kind}", name)
+        kind = "a list" if isinstance(data, list) else _short_repr(data)
+        raise ScenarioError.single("", f"{NOT_A_MAPPING}, got {kind}", name)
     problems: list[Problem] = []
     fixes: list[tuple[tuple[Any, ...], str]] = []
     if node is not None:
@@ -388,6 +388,14 @@ def _restore_text(data: Any, path: tuple[Any, ...], text: str) -> None:
         return
 
 
+NOT_A_MAPPING = "expected a mapping of keys at the top level"
+
+
+def _short_repr(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _resolve_extends(
     data: dict[str, Any], name: str, base_dir: Path, chain: list[tuple[str, str]]
 ) -> dict[str, Any]:
@@ -421,7 +429,16 @@ def _resolve_extends(
         if not os.path.isfile(parent_name):
             raise ScenarioError.single(key, f"{parent_name} is not a scenario file (a directory, a device "
                                             "or a pipe)", name)
-        merged = _deep_merge(merged, _load_file(parent_name, chain))
+        try:
+            loaded = _load_file(parent_name, chain)
+        except ScenarioError as err:
+            if err.source == parent_name and [p.path for p in err.problems] == [""] \
+                    and err.problems[0].message.startswith(NOT_A_MAPPING):
+                # e.g. extends: /etc/passwd — the mistake is this line, not that file
+                raise ScenarioError.single(key, f"{parent_name} is not a scenario file "
+                                                f"({err.problems[0].message})", name) from None
+            raise
+        merged = _deep_merge(merged, loaded)
     return _deep_merge(merged, data)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from govsim.distributions import Exponential, Fixed, LogNormal
-from govsim.limits import Limits
+from govsim.limits import MAX_COORDINATE_M, Limits
 from govsim.params import (  # noqa: F401  (re-exported: part of the schema's API)
     WEEKDAYS, Dist, Duration, HoursConfig, NumberDist, ShiftConfig, Weekday, hours_overlap, office_hours,
 )
@@ -39,8 +39,8 @@ HOURLY_PROFILES: dict[str, tuple[float, ...]] = {
 class GridRow:
     """One grid (网格) of a district given as a table."""
 
-    x_m: float = field(metadata=_doc("x coordinate of the grid centre", "m"))
-    y_m: float = field(metadata=_doc("y coordinate of the grid centre", "m"))
+    x_m: float = field(metadata=_doc("x coordinate of the grid centre", "m", ge=-MAX_COORDINATE_M, le=MAX_COORDINATE_M))
+    y_m: float = field(metadata=_doc("y coordinate of the grid centre", "m", ge=-MAX_COORDINATE_M, le=MAX_COORDINATE_M))
     households: float = field(metadata=_doc("households (户) in the grid", ge=0))
     area_type: str = field(default="ordinary", metadata=_doc("area type, a key of territory.area_types"))
     community: str | None = field(default=None, metadata=_doc("community (社区) name; default: one per grid"))
