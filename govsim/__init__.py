@@ -7,7 +7,7 @@
 
 from govsim.engine import Simulation, run
 from govsim.calibration import Calibration, CalibrationError, calibrate, check_fit, fit_targets
-from govsim.experiments import compare, replicate, sweep
+from govsim.experiments import Optimisation, compare, optimise, replicate, sweep
 from govsim.issues import Channel, Issue, Status
 from govsim.mechanisms import Mechanism, register_mechanism
 from govsim.policies import DispatchPolicy, PatrolRoute, register_policy, register_route
@@ -18,8 +18,10 @@ from govsim.scenario.schema import Scenario
 __version__ = "0.1.0"
 
 __all__ = [
-    "Calibration", "CalibrationError", "Channel", "DispatchPolicy", "Issue", "Mechanism", "PatrolRoute", "Result",
+    "Calibration", "CalibrationError", "Channel", "DispatchPolicy", "Issue", "Mechanism", "Optimisation",
+    "PatrolRoute", "Result",
     "Scenario", "ScenarioError", "Simulation", "Status", "calibrate", "check_fit", "compare", "fit_targets",
-    "load_scenario", "register_mechanism", "register_policy", "register_route", "replicate", "run", "sweep",
+    "load_scenario", "optimise", "register_mechanism", "register_policy", "register_route", "replicate",
+    "run", "sweep",
     "__version__",
 ]

@@ -36,7 +36,7 @@ from govsim.records import Recorder
 from govsim.result import Result
 from govsim.rng import RandomStreams, UniformBuffer
 from govsim.scenario.errors import ScenarioError
-from govsim.scenario.schema import WEEKDAYS, Scenario
+from govsim.scenario.schema import WEEKDAYS, Scenario, WorkersConfig
 from govsim.territory import Territory
 
 
@@ -111,9 +111,10 @@ class Simulation:
                                                         self.categories.patrol_handles, self.takes_off_board)]
         route_factory = ROUTES[cfg.route]
         workers: list[GridWorker] = []
+        areas = worker_layout(terr, cfg, self.scenario.limits.workers)
         for s, shift_cfg in enumerate(cfg.shifts):
             shift = Shift(shift_cfg.start, shift_cfg.end, [WEEKDAYS.index(d) for d in shift_cfg.days])
-            for grids, phase, n_phases in worker_areas(terr.n_grids, cfg.per_grid):
+            for grids, phase, n_phases in areas:
                 points = [p for g in grids for p in terr.grid_points(g)]
                 wid = len(workers)
                 rng = self.streams.stream(f"routes/{wid}")
@@ -278,6 +279,44 @@ def check_references(scenario: Scenario, territory: Territory) -> None:
                      for path, g in refs.grid_ids if not 0 <= g < territory.n_grids]
     if problems:
         raise ScenarioError(problems)
+
+
+def worker_layout(territory: Territory, cfg: WorkersConfig,
+                  most: int | None = None) -> list[tuple[tuple[int, ...], int, int]]:
+    """Areas of the grid workers of one shift, ``(grids, phase, n_phases)`` per worker (see
+    :func:`worker_areas`), with ``workers.communities`` applied: a named community's grids get
+    its own workers per grid. Whole numbers everywhere: grid by grid, as without it; a share
+    below 1 somewhere: community by community, each worker's grids inside one community.
+    ``most``: the limit on grid workers of all shifts (``limits.workers``), checked here for
+    ``communities`` before anyone is hired (the loader checks ``per_grid`` alone)."""
+    from govsim.limits import exceeds
+    from govsim.scenario.schema import _unknown_name
+
+    if not cfg.communities:
+        per_community = None
+    else:
+        unknown = [c for c in cfg.communities if c not in territory.communities]
+        if unknown:
+            raise ScenarioError.single(f"workers.communities.{unknown[0]}",
+                                       _unknown_name(unknown[0], territory.communities, "community"))
+        per_community = [cfg.communities.get(name, cfg.per_grid) for name in territory.communities]
+    if per_community is not None and most is not None:  # (without it, the loader's estimate holds)
+        sizes = np.bincount(territory.grid_community, minlength=len(territory.communities)).tolist()
+        count = sum(n * int(v) if v >= 1 else max(1, round(v * n)) for n, v in zip(sizes, per_community))
+        if count * len(cfg.shifts) > most:
+            raise ScenarioError.single("workers", exceeds("workers", count * len(cfg.shifts), most,
+                                                          "grid workers (all shifts):"))
+    if per_community is None:
+        return worker_areas(territory.n_grids, cfg.per_grid)
+    if all(v >= 1 for v in per_community):
+        per = [int(per_community[c]) for c in territory.grid_community.tolist()]
+        return [((g,), j, per[g]) for g in range(territory.n_grids) for j in range(per[g])]
+    areas: list[tuple[tuple[int, ...], int, int]] = []
+    for c, share in enumerate(per_community):
+        grids = np.flatnonzero(territory.grid_community == c).tolist()
+        areas += [(tuple(grids[i] for i in local), phase, n_phases)
+                  for local, phase, n_phases in worker_areas(len(grids), share)]
+    return areas
 
 
 def worker_areas(n_grids: int, per_grid: float) -> list[tuple[tuple[int, ...], int, int]]:

@@ -15,12 +15,14 @@ from govsim.experiments.executors import (
     ProcessExecutor,
     SequentialExecutor,
 )
+from govsim.experiments.optimise import Optimisation, optimise
 from govsim.experiments.seeds import replication_seed
 from govsim.experiments.stats import paired_differences, t_interval
 from govsim.experiments.store import load_runs
 
 __all__ = [
-    "Comparison", "DaskExecutor", "Executor", "ExperimentError", "ProcessExecutor", "Replications",
-    "SequentialExecutor", "Sweep", "compare", "load_runs", "paired_differences", "replicate",
+    "Comparison", "DaskExecutor", "Executor", "ExperimentError", "Optimisation", "ProcessExecutor",
+    "Replications", "SequentialExecutor", "Sweep", "compare", "load_runs", "optimise", "paired_differences",
+    "replicate",
     "replication_seed", "sweep", "t_interval",
 ]

@@ -371,11 +371,20 @@ class WorkersConfig:
     categories: list[str] | None = field(
         default=None, metadata=_doc("categories the workers can handle (default: all)"),
     )
+    communities: dict[str, float] | None = field(
+        default=None,
+        metadata=_doc("workers per grid in named communities (社区), instead of per_grid there: "
+                      "{community: per_grid}, each a whole number or a share below 1 (a worker's "
+                      "grids then stay inside its community)", gt=0),
+    )
 
     def _check(self) -> list[tuple[str, str]]:
         problems = []
         if self.per_grid > 1 and self.per_grid != int(self.per_grid):
             problems.append(("per_grid", f"expected a whole number or a share below 1, got {self.per_grid}"))
+        for name, value in (self.communities or {}).items():
+            if value > 1 and value != int(value):
+                problems.append((f"communities.{name}", f"expected a whole number or a share below 1, got {value}"))
         if not self.shifts:
             problems.append(("shifts", "expected at least one shift"))
         from govsim.policies.routes import ROUTES
@@ -547,6 +556,10 @@ class Scenario:
             except ScenarioError as err:
                 for p in err.problems:
                     problems.append((f"policies.{name}" + (f".{p.path}" if p.path else ""), p.message))
+        communities = self.territory.community_names()
+        if self.workers.communities and communities is not None:  # a grids CSV: checked when built
+            problems += [(f"workers.communities.{c}", _unknown_name(c, communities, "community"))
+                         for c in self.workers.communities if c not in communities]
         if self.workers.categories is not None:
             for i, cat_name in enumerate(self.workers.categories):
                 if cat_name not in self.categories:
