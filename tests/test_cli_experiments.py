@@ -64,7 +64,7 @@ def test_sweep_prints_a_table_and_writes_the_store(tmp_path, capsys) -> None:
     assert len(runs) == 8 and not runs.duplicated(["point", "replication"]).any()
     table = pd.read_csv(out_dir / "table.csv")
     assert list(table.columns) == ["point", "workers.per_grid", "policy", "metric", "mean", "sd",
-                                   "ci_low", "ci_high", "half_width", "n"]
+                                   "ci_low", "ci_high", "half_width", "n", "interval"]
 
 
 def test_sweep_rerun_reuses_everything(tmp_path, capsys) -> None:

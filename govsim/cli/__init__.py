@@ -116,6 +116,18 @@ def _out_problem(out: str | None) -> str | None:
     return None
 
 
+def _auto_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``n`` and ``precision`` for replicate/compare from ``-n`` and ``--precision``."""
+    from govsim.experiments import ExperimentError
+
+    if args.replications == "auto":
+        return {"n": "auto", "precision": 0.05 if args.precision is None else args.precision}
+    if args.precision is not None:
+        raise ExperimentError("--precision sets the target of -n auto; add -n auto (or leave "
+                              "out --precision)")
+    return {"n": args.replications}
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from govsim.engine import Simulation
 
@@ -123,11 +135,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"error: --out {args.out}: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    how = _auto_options(args)
     scenario = _load(args.scenario, args.set, args.warmup)
-    if args.replications > 1:
+    if how["n"] == "auto" or how["n"] > 1:
         from govsim.experiments import replicate
 
-        reps = replicate(scenario, n=args.replications, seed=args.seed, **_experiment_kwargs(args))
+        reps = replicate(scenario, seed=args.seed, max_n=_AUTO_MAX_N, **how, **_experiment_kwargs(args))
         print(reps.to_string())
         _footer(reps, args)
         return 0
@@ -149,12 +162,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from govsim.engine import Simulation
 
+    how = _auto_options(args)
     a = _load(args.a, args.set, args.warmup)
     b = _load(args.b, args.set, args.warmup)
-    if args.replications > 1 or args.out:
+    if how["n"] == "auto" or how["n"] > 1 or args.out:
         from govsim.experiments import compare
 
-        result = compare([a, b], n=args.replications, seed=args.seed, **_experiment_kwargs(args))
+        result = compare([a, b], seed=args.seed, max_n=_AUTO_MAX_N, **how, **_experiment_kwargs(args))
         print(result.to_string())
         _footer(result, args)
         return 0
@@ -436,6 +450,32 @@ def _positive_int(text: str) -> int:
     return value
 
 
+#: the most replications ``-n auto`` runs on the command line (Python: ``max_n=``)
+_AUTO_MAX_N = 200
+
+
+def _replications(text: str) -> int | str:
+    """``-n``: a positive whole number, or ``auto`` (as many as ``--precision`` needs)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number or auto, got {text!r}") from None
+
+
+def _precision(text: str) -> float:
+    """``--precision``: a share of the mean, ``5%`` or ``0.05``."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share of the mean such as 5% or 0.05, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share of the mean between 0 and 100% (e.g. 5%), got {text!r}")
+    return value
+
+
 def add_common(p: argparse.ArgumentParser) -> None:
     """``--seed`` and ``--set``: every command that loads a scenario has them."""
     p.add_argument("--seed", type=_seed_arg, default=None,
@@ -444,13 +484,23 @@ def add_common(p: argparse.ArgumentParser) -> None:
                    help="override a scenario key, e.g. --set workers.per_grid=2 (repeatable)")
 
 
-def add_experiment(p: argparse.ArgumentParser, default_n: int, *, replications: bool = True) -> None:
-    """Options of multi-run commands: ``-n``, ``--warmup``, ``--jobs``, ``--scheduler``,
-    ``--quiet``, ``--force``."""
-    if replications:
+def add_experiment(p: argparse.ArgumentParser, default_n: int, *, replications: bool = True,
+                   auto: bool = False) -> None:
+    """Options of multi-run commands: ``-n`` (with ``auto=True`` also ``-n auto`` and
+    ``--precision``), ``--warmup``, ``--jobs``, ``--scheduler``, ``--quiet``, ``--force``."""
+    if replications and not auto:
         p.add_argument("-n", "--replications", type=_positive_int, default=default_n, metavar="N",
                        help=f"replications (default {default_n}); with N > 1: means with 95%% "
                             f"confidence intervals")
+    elif replications:
+        p.add_argument("-n", "--replications", type=_replications, default=default_n, metavar="N",
+                       help=f"replications (default {default_n}); with N > 1: means with 95%% "
+                            f"confidence intervals; auto: as many as --precision needs (at most "
+                            f"{_AUTO_MAX_N})")
+        p.add_argument("--precision", type=_precision, default=None, metavar="SHARE",
+                       help="with -n auto: the largest half-width of the 95%% intervals of the "
+                            "headline metrics, as a share of their mean (compare: of the "
+                            "baseline's mean, for the differences), e.g. 5%% (default)")
     p.add_argument("--warmup", metavar="DURATION",
                    help="exclude this initial period from the metrics, e.g. 2d (default: the "
                         "scenario's warmup)")
@@ -492,7 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a scenario (or N replications) and print its summary")
     p.add_argument("scenario", help="scenario YAML file")
     common(p)
-    experiment(p, 1)
+    experiment(p, 1, auto=True)
     p.add_argument("--out", metavar="DIR",
                    help="N = 1: write the result tables to DIR; N > 1: write the results store "
                         "(one file per run; rerun to resume)")
@@ -504,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", help="first scenario (the baseline)")
     p.add_argument("b", help="second scenario")
     common(p)
-    experiment(p, 1)
+    experiment(p, 1, auto=True)
     p.add_argument("--out", metavar="DIR", help="write the results store to DIR (rerun to resume)")
     p.set_defaults(func=cmd_compare)
 
@@ -621,7 +671,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         out = getattr(args, "out", None)
-        stored = out and (args.func is not cmd_run or args.replications > 1)
+        stored = out and (args.func is not cmd_run or args.replications != 1)
         where = f"; the finished runs are kept in {out}: run the same command again to resume" if stored else ""
         print(f"interrupted{where}", file=sys.stderr)
         return 130

@@ -29,9 +29,17 @@ from govsim.experiments.errors import ExperimentError
 from govsim.experiments.executors import make_executor
 from govsim.experiments.runner import RunTask, plugin_modules, run_task
 from govsim.experiments.seeds import master_seed
-from govsim.experiments.stats import aggregate, paired_differences
+from govsim.experiments.stats import (
+    aggregate,
+    holm_adjust,
+    interval_method,
+    metric_unit,
+    paired_differences,
+    replications_needed,
+)
 from govsim.experiments.store import ResultsStore
 from govsim.metrics import summary_keys
+from govsim.suggest import did_you_mean
 from govsim.units import format_duration
 
 __all__ = ["Comparison", "Replications", "Sweep", "compare", "replicate", "sweep"]
@@ -291,6 +299,52 @@ def _ci_note(n: int, confidence: float) -> str:
     return f"{confidence:.0%} Student-t intervals over {n} replications"
 
 
+def _interval_note(n: int, confidence: float, methods: Iterable[str]) -> str:
+    """:func:`_ci_note`, and which rows have bootstrap intervals."""
+    note = _ci_note(n, confidence)
+    if "bootstrap" in set(methods):
+        note += " (BCa bootstrap for the percentile metrics: column interval)"
+    return note
+
+
+def _signed(x: float) -> str:
+    if x == 0:
+        return "0"
+    text = _fmt(x)
+    return text if x < 0 else "+" + text
+
+
+def _fmt_level(x: Any, unit: str) -> str:
+    """A mean in its unit: shares in %, hours with ``h``."""
+    if x is None or pd.isna(x):
+        return "–"
+    if unit == "share":
+        return f"{_fmt(100.0 * float(x))}%"
+    return f"{_fmt(x)} h" if unit == "h" else _fmt(x)
+
+
+def _fmt_diff(x: Any, unit: str) -> str:
+    """A difference in its unit, signed: shares in percentage points (pp), hours with ``h``."""
+    if x is None or pd.isna(x):
+        return "–"
+    x = float(x)
+    if unit == "share":
+        return f"{_signed(100.0 * x)} pp"
+    return f"{_signed(x)} h" if unit == "h" else _signed(x)
+
+
+def _fmt_change(change: Any, low: Any, high: Any, n: int) -> str:
+    """A relative change and its interval, in %."""
+    if change is None or pd.isna(change) or not math.isfinite(change):
+        return "–"
+    text = f"{change:+.1%}"
+    if n < 2:
+        return text
+    if pd.isna(low) or pd.isna(high):
+        return text + " [unbounded]"
+    return text + f" [{low:+.1%}, {high:+.1%}]"
+
+
 class _Experiment:
     """Common parts of the result objects."""
 
@@ -314,14 +368,23 @@ class _Experiment:
 
 class Replications(_Experiment):
     """``n`` replications of one scenario: ``.runs`` (one row per replication), ``.table``
-    (per metric: ``mean, sd, ci_low, ci_high, half_width, n``), ``.issues`` if asked for."""
+    (per metric: ``mean, sd, ci_low, ci_high, half_width, n``), ``.methods`` (per metric, the
+    interval's method: ``"t"`` or ``"bootstrap"``), ``.issues`` if asked for. With
+    ``n="auto"``: ``.precision`` (per chosen metric, the half-width reached against its
+    target) and ``.note``; ``.n`` is the number of replications used."""
 
     def __init__(self, scenario: Any, runs: pd.DataFrame, table: pd.DataFrame, n: int, seed: int,
-                 confidence: float, info: dict[str, Any], issues: pd.DataFrame | None) -> None:
+                 confidence: float, info: dict[str, Any], issues: pd.DataFrame | None, *,
+                 methods: pd.Series | None = None, precision: pd.DataFrame | None = None,
+                 note: str = "") -> None:
         self.scenario = scenario
         self.name = scenario.name
         self.runs, self.table, self.n, self.seed = runs, table, n, seed
         self.confidence, self.info, self.issues = confidence, info, issues
+        if methods is None:
+            methods = pd.Series("t", index=table["metric"].tolist(), name="interval", dtype=object)
+        self.methods = methods
+        self.precision, self.note = precision, note
 
     def interval(self, metric: str) -> tuple[float, float]:
         """``(ci_low, ci_high)`` of ``metric``."""
@@ -332,55 +395,121 @@ class Replications(_Experiment):
     def to_string(self, metrics: Sequence[str] | None = None) -> str:
         sc = self.scenario
         warm = f", warm-up {format_duration(sc.warmup)} excluded" if sc.warmup else ""
-        head = (f"{self.name}: {self.n} replication{'s' if self.n != 1 else ''} (seed {self.seed}, "
-                f"horizon {sc.horizon / 24:g} days{warm}; {_ci_note(self.n, self.confidence)})")
         t = self.table if metrics is None else self.table[self.table["metric"].isin(metrics)]
-        return head + "\n" + format_table(t, index="metric")
+        methods = [self.methods.get(m, "t") for m in t["metric"]]
+        head = (f"{self.name}: {self.n} replication{'s' if self.n != 1 else ''} (seed {self.seed}, "
+                f"horizon {sc.horizon / 24:g} days{warm}; "
+                f"{_interval_note(self.n, self.confidence, methods)})")
+        if "bootstrap" in methods:
+            t = t.assign(interval=methods)
+        elif "interval" in t:
+            t = t.drop(columns="interval")  # every row Student-t: the header says so
+        text = head + "\n" + format_table(t, index="metric")
+        if self.note:
+            text += "\n" + self.note
+        return text
 
 
 class Comparison(_Experiment):
     """Paired comparison of scenarios on common random numbers.
 
-    ``.runs``: one row per scenario × replication. ``.table``: per compared scenario
-    and metric, ``difference`` = scenario − baseline (mean of the per-replication
-    differences), its ``sd``, interval, ``n`` pairs, ``significant`` (the interval
-    excludes 0) and relative ``change``. ``.means``: each scenario's own intervals.
+    ``.runs``: one row per scenario × replication. ``.table``: per compared scenario and
+    metric, its ``unit``, ``difference`` = scenario − baseline (mean of the per-replication
+    differences), its ``sd``, interval (``interval``: ``"t"`` or ``"bootstrap"``), ``n``
+    pairs, the two-sided ``p_value`` of no difference, ``p_holm`` (Holm-adjusted over the
+    metrics with a p-value, within each compared scenario), ``significant`` (``p_holm < 1 −
+    confidence``), ``significant_unadjusted`` (the interval excludes 0, metric by metric) and
+    the relative ``change`` (difference ÷ |baseline mean|) with its interval ``change_low``,
+    ``change_high``. ``.means``: each scenario's own intervals. With ``n="auto"``:
+    ``.precision`` and ``.note`` as for :class:`Replications`.
     """
 
     def __init__(self, labels: list[str], scenarios: list[Any], runs: pd.DataFrame,
                  table: pd.DataFrame, means: pd.DataFrame, n: int, seed: int, confidence: float,
-                 info: dict[str, Any], issues: pd.DataFrame | None) -> None:
+                 info: dict[str, Any], issues: pd.DataFrame | None, *,
+                 precision: pd.DataFrame | None = None, note: str = "") -> None:
         self.labels, self.scenarios = labels, scenarios
         self.baseline = labels[0]
         self.runs, self.table, self.means, self.n, self.seed = runs, table, means, n, seed
         self.confidence, self.info, self.issues = confidence, info, issues
+        self.precision, self.note = precision, note
 
-    def significant(self, scenario: str | None = None) -> list[str]:
-        """Metrics whose difference from the baseline is significant (for ``scenario``,
-        default the first compared one)."""
-        scenario = scenario or self.labels[1]
-        t = self.table[(self.table["scenario"] == scenario) & self.table["significant"]]
-        return t["metric"].tolist()
+    def significant(self, scenario: str | None = None, *, metrics: Sequence[str] | None = None,
+                    correction: str | None = "holm") -> list[str]:
+        """Metrics whose difference from the baseline is significant at level ``1 −
+        confidence``, for ``scenario`` (default: the first compared one).
+
+        ``correction="holm"`` (default): Holm's step-down correction over the family of
+        metrics tested — ``metrics`` if given, else every metric with a p-value for that
+        scenario — so that the chance of any false "significant" in the family is at most
+        ``1 − confidence``. ``correction=None``: each metric on its own (its interval
+        excludes 0), with that chance growing with the number of metrics looked at."""
+        scenario = self.labels[1] if scenario is None else scenario
+        if scenario not in self.labels[1:]:
+            raise ExperimentError(f"scenario {scenario!r} is not compared with the baseline "
+                                  f"{self.baseline!r}; compared: {', '.join(self.labels[1:])}")
+        t = self.table[self.table["scenario"] == scenario]
+        if metrics is not None:
+            chosen = [metrics] if isinstance(metrics, str) else list(metrics)
+            known = t["metric"].tolist()
+            for m in chosen:
+                if m not in known:
+                    raise ExperimentError(f"unknown metric {m!r}{did_you_mean(m, known, style='clause')}")
+            t = t[t["metric"].isin(chosen)]
+        if correction is None:
+            column = "significant_unadjusted" if "significant_unadjusted" in t else "significant"
+            return t.loc[t[column].astype(bool), "metric"].tolist()
+        if correction != "holm":
+            raise ExperimentError(f"correction must be 'holm' or None, got {correction!r}")
+        if "p_value" not in t:  # a table stored before p-values existed
+            raise ExperimentError("this comparison's table has no p-values (stored by an older "
+                                  "govsim); run it again")
+        adjusted = holm_adjust(t["p_value"].to_numpy(dtype=float))
+        return t.loc[adjusted < 1.0 - self.confidence, "metric"].tolist()
 
     def to_string(self, metrics: Sequence[str] | None = None) -> str:
         parts = []
         for label in self.labels[1:]:
-            t = self.table[self.table["scenario"] == label]
-            if metrics is not None:
-                t = t[t["metric"].isin(metrics)]
+            full = self.table[self.table["scenario"] == label]
+            t = full if metrics is None else full[full["metric"].isin(metrics)]
+            units = (t["unit"].tolist() if "unit" in t else [metric_unit(m) for m in t["metric"]])
+            methods = t["interval"].tolist() if "interval" in t else ["t"] * len(t)
+            nan = [math.nan] * len(t)
+            lows = t["change_low"].tolist() if "change_low" in t else nan
+            highs = t["change_high"].tolist() if "change_high" in t else nan
             show = pd.DataFrame({
-                "metric": t["metric"], self.baseline: t["mean_baseline"], label: t["mean_scenario"],
-                "difference": t["difference"], "ci_low": t["ci_low"], "ci_high": t["ci_high"],
-                "change": [f"{c:+.1%}" if pd.notna(c) and math.isfinite(c) else "–" for c in t["change"]],
-                "sig": t["significant"],
+                "metric": t["metric"],
+                self.baseline: [_fmt_level(v, u) for v, u in zip(t["mean_baseline"], units)],
+                label: [_fmt_level(v, u) for v, u in zip(t["mean_scenario"], units)],
+                "difference": [_fmt_diff(v, u) for v, u in zip(t["difference"], units)],
+                "ci_low": [_fmt_diff(v, u) for v, u in zip(t["ci_low"], units)],
+                "ci_high": [_fmt_diff(v, u) for v, u in zip(t["ci_high"], units)],
+                "change": [_fmt_change(c, lo, hi, int(k))
+                           for c, lo, hi, k in zip(t["change"], lows, highs, t["n"])],
             })
-            parts.append(
-                f"{self.baseline} vs {label}: paired differences ({label} − {self.baseline}) over "
-                f"{self.n} replication{'s' if self.n != 1 else ''}, seed {self.seed}, common random "
-                f"numbers; {_ci_note(self.n, self.confidence)}"
-                + ("; * = interval excludes 0" if self.n >= 2 else "")
-                + "\n" + format_table(show, index="metric"))
-        return "\n\n".join(parts)
+            if "bootstrap" in methods:
+                show["interval"] = methods
+            show["sig"] = t["significant"].astype(bool).to_numpy()
+            if self.n < 2:
+                star = ""
+            elif "p_value" in full:
+                family = int(full["p_value"].notna().sum())
+                star = (f"; * = significant after Holm's correction over the {family} metric"
+                        f"{'s' if family != 1 else ''} with a p-value (family-wise error rate "
+                        f"<= {1 - self.confidence:.0%})")
+            else:
+                star = "; * = interval excludes 0"
+            head = (f"{self.baseline} vs {label}: paired differences ({label} − {self.baseline}) over "
+                    f"{self.n} replication{'s' if self.n != 1 else ''}, seed {self.seed}, common random "
+                    f"numbers; {_interval_note(self.n, self.confidence, methods)}{star}")
+            foot = ("means: shares in %, hours in h; differences: shares in percentage points (pp); "
+                    f"change: relative change (difference ÷ |{self.baseline} mean|)"
+                    + (f" with its {self.confidence:.0%} interval" if self.n >= 2 else ""))
+            parts.append(head + "\n" + format_table(show, index="metric") + "\n" + foot)
+        text = "\n\n".join(parts)
+        if self.note:
+            text += "\n" + self.note
+        return text
 
 
 class Sweep(_Experiment):
@@ -481,30 +610,156 @@ _RUN_DOC = """
 """
 
 
-def replicate(scenario: Any, n: int = 10, seed: int | None = None, *, warmup: Any = None,
+#: replications of the pilot of ``n="auto"``
+AUTO_PILOT = 10
+
+
+def _auto_settings(precision: Any, metrics: Any, max_n: Any, pilot: Any) -> tuple[float, list[str], int, int]:
+    """The checked arguments of ``n="auto"``: precision, metrics, max_n, pilot."""
+    if (isinstance(precision, bool) or not isinstance(precision, numbers.Real)
+            or not 0 < float(precision) < 1):
+        raise ExperimentError(f"precision must be a share of the mean between 0 and 1 (0.05 for "
+                              f"5%), got {precision!r}")
+    for name, value in (("max_n", max_n), ("pilot", pilot)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 2:
+            raise ExperimentError(f"{name} must be a whole number of replications >= 2, got {value!r}")
+    if pilot > max_n:
+        raise ExperimentError(f"the pilot ({pilot} replications) is larger than max_n ({max_n})")
+    known = summary_keys()
+    chosen = list(HEADLINE_METRICS) if metrics is None else (
+        [metrics] if isinstance(metrics, str) else list(metrics))
+    if not chosen:
+        raise ExperimentError("metrics is empty: name the metrics whose precision decides n")
+    for m in chosen:
+        if m not in known:
+            raise ExperimentError(f"unknown metric {m!r}{did_you_mean(m, known, style='clause')}; "
+                                  f"the metrics are those of govsim.metrics.summary_keys()")
+    return float(precision), chosen, int(max_n), int(pilot)
+
+
+def _precision_table(table: pd.DataFrame, metrics: Sequence[str], precision: float, mean: str,
+                     confidence: float) -> pd.DataFrame:
+    """Per metric of ``metrics`` in ``table``: its ``mean`` column's value, the half-width, the
+    target ``precision × |mean|``, the precision ``achieved`` (half-width ÷ |mean|), whether
+    the target is ``reached`` and the replications ``needed`` at the spread seen so far
+    (NaN when it cannot be said: an undefined metric, a mean of 0)."""
+    values = dict(zip(table["metric"], table[mean].to_numpy(dtype=float)))
+    halves = dict(zip(table["metric"], table["half_width"].to_numpy(dtype=float)))
+    counts = dict(zip(table["metric"], table["n"].to_numpy(dtype=np.int64)))
+    rows = []
+    for m in metrics:
+        value, half, n = float(values[m]), float(halves[m]), int(counts[m])
+        target = precision * abs(value)
+        achieved = half / abs(value) if value and math.isfinite(half) else math.nan
+        reached = bool(math.isfinite(half) and math.isfinite(target) and half <= target)
+        needed = math.nan
+        if not reached and n >= 2 and math.isfinite(half) and target > 0:
+            needed = replications_needed(half, n, target, confidence)
+        rows.append({"metric": m, "mean": value, "half_width": half, "target": target,
+                     "achieved": achieved, "reached": reached, "needed": needed})
+    return pd.DataFrame(rows, columns=["metric", "mean", "half_width", "target", "achieved",
+                                       "reached", "needed"])
+
+
+def _run_auto(run: Any, precision: float, max_n: int, pilot: int) -> tuple[Any, pd.DataFrame, int]:
+    """Replications until the half-width of every chosen metric is within ``precision ×
+    |mean|``: ``run(n, first)`` runs (or reuses) replications ``0..n−1`` and returns
+    ``(result, precision table)``. A pilot of ``pilot``; then, while a metric is not precise
+    enough, the largest number it needs at the spread seen so far — at least one more, at
+    most twice as many as now (a spread overestimated by a small pilot does not overshoot
+    far) — and the check again, up to ``max_n``."""
+    n = min(pilot, max_n)
+    result, table = run(n, True)
+    while n < max_n:
+        pending = table[~table["reached"] & table["needed"].notna()]
+        if pending.empty:
+            break
+        n = min(max_n, 2 * n, max(n + 1, int(pending["needed"].max())))
+        result, table = run(n, False)
+    return result, table, n
+
+
+def _auto_note(table: pd.DataFrame, n: int, max_n: int, pilot: int, what: str) -> str:
+    """What ``n="auto"`` did, per metric: the half-width reached as a share of |mean|."""
+    def achieved(r: Any) -> str:
+        return f"{r.achieved:.1%}" if math.isfinite(r.achieved) else "undefined"
+
+    rows = list(table.itertuples())
+    ok = [f"{r.metric} {achieved(r)}" for r in rows if r.reached]
+    missed = [f"{r.metric} {achieved(r)}" for r in rows if not r.reached]
+    text = f"n=auto: {n} replications (pilot {pilot}, at most {max_n}) for {what}"
+    if ok:
+        text += "; reached: " + ", ".join(ok)
+    if missed:
+        stop = "stopped at max_n" if n >= max_n else "cannot be judged"
+        text += f"; NOT reached ({stop}): " + ", ".join(missed)
+    return text
+
+
+def replicate(scenario: Any, n: int | str = 10, seed: int | None = None, *, warmup: Any = None,
               overrides: Mapping[str, Any] | None = None, executor: Any = None,
               jobs: int | None = None, scheduler: Any = None, out: str | Path | None = None,
               force: bool = False, progress: bool | None = None, issues: bool = False,
-              confidence: float = 0.95) -> Replications:
-    n = _check_n(n)
+              confidence: float = 0.95, precision: float = 0.05,
+              metrics: Sequence[str] | None = None, max_n: int = 200,
+              pilot: int = AUTO_PILOT) -> Replications:
+    auto = isinstance(n, str) and n == "auto"
+    chosen: list[str] = []
+    if auto:
+        precision, chosen, max_n, pilot = _auto_settings(precision, metrics, max_n, pilot)
+    else:
+        n = _check_n(n)
     sc = _load(scenario, _base_overrides(overrides, warmup))
     seed = master_seed(seed, sc)
     point = _Point(0, sc.name, {}, sc, point_hash(sc))
-    runs, issue_table, info = _execute(
-        "replicate", [point], n, seed, executor=executor, jobs=jobs, scheduler=scheduler, out=out,
-        force=force, progress=progress, issues=issues, extra={})
-    runs = runs.drop(columns="point")
-    table = aggregate(runs, list(summary_keys()), confidence)
+    cache: dict[tuple[str, int], dict[str, Any]] = {}
+    keys = list(summary_keys())
+    computed = 0
+    check: pd.DataFrame | None
+
+    def run(count: int, first: bool) -> tuple[Any, pd.DataFrame | None]:
+        nonlocal computed
+        runs, issue_table, info = _execute(
+            "replicate", [point], count, seed, executor=executor, jobs=jobs, scheduler=scheduler,
+            out=out, force=force and first, progress=progress, issues=issues, extra={}, cache=cache)
+        computed += info["computed"]
+        runs = runs.drop(columns="point")
+        table = aggregate(runs, keys, confidence, bootstrap_seed=seed)
+        check = _precision_table(table, chosen, precision, "mean", confidence) if auto else None
+        return (runs, issue_table, info, table), check
+
+    if auto:
+        (runs, issue_table, info, table), check, n = _run_auto(run, precision, max_n, pilot)
+        note = _auto_note(check, n, max_n, pilot, f"half-widths <= {precision:.3g} × |mean|")
+        info["computed"] = computed
+    else:
+        (runs, issue_table, info, table), check = run(int(n), True)
+        note = ""
     _finish_store(info, {"runs": runs, "table": table})
     if issue_table is not None:
         issue_table = issue_table.drop(columns="_point")
-    return Replications(sc, runs, table, n, seed, confidence, info, issue_table)
+    methods = pd.Series(table["interval"].tolist(), index=table["metric"].tolist(), name="interval",
+                        dtype=object)
+    return Replications(sc, runs, table, int(n), seed, confidence, info, issue_table,
+                        methods=methods, precision=check, note=note)
 
+
+_AUTO_DOC = """
+    ``n="auto"``: as many replications as it takes for the half-width of each of ``metrics``
+    (default: the headline metrics) to be at most ``precision × |mean|`` (``precision=0.05``:
+    5%{what}). A pilot of ``pilot`` replications (10) gives the spread; then the replications
+    needed at that spread are run (the first ones are reused, not recomputed), the spread is
+    re-estimated and so on, up to ``max_n`` (200). ``.n`` is the number used, ``.precision``
+    the half-width reached per metric against its target, ``.note`` says it in words (also
+    when ``max_n`` stopped it before the target).
+"""
 
 replicate.__doc__ = """``n`` replications of ``scenario`` (a path, dict or Scenario): per-replication
-    summaries (``.runs``) and, per metric, the mean, standard deviation and Student-t
-    confidence interval (``.table``: ``metric, mean, sd, ci_low, ci_high, half_width, n``).
-""" + _RUN_DOC
+    summaries (``.runs``) and, per metric, the mean, standard deviation and confidence
+    interval (``.table``: ``metric, mean, sd, ci_low, ci_high, half_width, n``): Student-t,
+    or for the percentile metrics (``*_p50``, ``*_p90``) from 10 replications on a BCa
+    bootstrap interval seeded from ``seed`` (``.methods`` says which).
+""" + _AUTO_DOC.format(what="") + _RUN_DOC
 
 
 def _labels(scenarios: Any) -> tuple[list[str], list[Any]]:
@@ -516,12 +771,39 @@ def _labels(scenarios: Any) -> tuple[list[str], list[Any]]:
     return [], list(scenarios)
 
 
-def compare(scenarios: Sequence[Any] | Mapping[str, Any], n: int = 10, seed: int | None = None, *,
+def _comparison_tables(labels: list[str], runs: pd.DataFrame, seed: int,
+                       confidence: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The paired differences of each scenario with the first (``table``) and each scenario's
+    own intervals (``means``), from the runs of a comparison."""
+    keys = list(summary_keys())
+    by = {label: runs[runs["scenario"] == label] for label in labels}
+    diffs = []
+    for k, label in enumerate(labels[1:], start=1):
+        d = paired_differences(by[labels[0]], by[label], keys, confidence, bootstrap_seed=seed,
+                               stream=k)
+        d.insert(0, "scenario", label)
+        diffs.append(d)
+    table = pd.concat(diffs, ignore_index=True)
+    means = pd.concat([aggregate(by[label], keys, confidence, bootstrap_seed=seed,
+                                 stream=k).assign(scenario=label)
+                       for k, label in enumerate(labels)], ignore_index=True)
+    means = means[["scenario", *means.columns[:-1]]]
+    return table, means
+
+
+def compare(scenarios: Sequence[Any] | Mapping[str, Any], n: int | str = 10, seed: int | None = None, *,
             warmup: Any = None, overrides: Mapping[str, Any] | None = None, executor: Any = None,
             jobs: int | None = None, scheduler: Any = None, out: str | Path | None = None,
             force: bool = False, progress: bool | None = None, issues: bool = False,
-            confidence: float = 0.95) -> Comparison:
-    n = _check_n(n)
+            confidence: float = 0.95, precision: float = 0.05,
+            metrics: Sequence[str] | None = None, max_n: int = 200,
+            pilot: int = AUTO_PILOT) -> Comparison:
+    auto = isinstance(n, str) and n == "auto"
+    chosen: list[str] = []
+    if auto:
+        precision, chosen, max_n, pilot = _auto_settings(precision, metrics, max_n, pilot)
+    else:
+        n = _check_n(n)
     labels, items = _labels(scenarios)
     if len(items) < 2:
         raise ExperimentError(f"compare needs two or more scenarios, got {len(items)}")
@@ -537,34 +819,54 @@ def compare(scenarios: Sequence[Any] | Mapping[str, Any], n: int = 10, seed: int
             labels = [f"{i}: {name}" for i, name in enumerate(names)]
     seed = master_seed(seed, loaded[0])
     points = [_Point(i, labels[i], {}, sc, point_hash(sc)) for i, sc in enumerate(loaded)]
-    runs, issue_table, info = _execute(
-        "compare", points, n, seed, executor=executor, jobs=jobs, scheduler=scheduler, out=out,
-        force=force, progress=progress, issues=issues, extra={})
-    runs.insert(0, "scenario", [labels[p] for p in runs["point"]])
-    runs = runs.drop(columns="point")
-    by = {label: runs[runs["scenario"] == label] for label in labels}
-    diffs = []
-    for label in labels[1:]:
-        d = paired_differences(by[labels[0]], by[label], list(summary_keys()), confidence)
-        d.insert(0, "scenario", label)
-        diffs.append(d)
-    table = pd.concat(diffs, ignore_index=True)
-    means = pd.concat([aggregate(by[label], list(summary_keys()), confidence).assign(scenario=label)
-                       for label in labels], ignore_index=True)
-    means = means[["scenario", *means.columns[:-1]]]
+    cache: dict[tuple[str, int], dict[str, Any]] = {}
+    computed = 0
+    check: pd.DataFrame | None
+
+    def run(count: int, first: bool) -> tuple[Any, pd.DataFrame | None]:
+        nonlocal computed
+        runs, issue_table, info = _execute(
+            "compare", points, count, seed, executor=executor, jobs=jobs, scheduler=scheduler,
+            out=out, force=force and first, progress=progress, issues=issues, extra={}, cache=cache)
+        computed += info["computed"]
+        runs.insert(0, "scenario", [labels[p] for p in runs["point"]])
+        runs = runs.drop(columns="point")
+        table, means = _comparison_tables(labels, runs, seed, confidence)
+        check = None
+        if auto:
+            check = pd.concat([_precision_table(table[table["scenario"] == label], chosen, precision,
+                                                "mean_baseline", confidence).assign(scenario=label)
+                               for label in labels[1:]], ignore_index=True)
+            check = check[["scenario", *check.columns[:-1]]]
+        return (runs, issue_table, info, table, means), check
+
+    if auto:
+        (runs, issue_table, info, table, means), check, n = _run_auto(run, precision, max_n, pilot)
+        shown = check.assign(metric=[f"{s}: {m}" if len(labels) > 2 else m
+                                     for s, m in zip(check["scenario"], check["metric"])])
+        note = _auto_note(shown, n, max_n, pilot, f"half-widths of the differences <= "
+                                                  f"{precision:.3g} × |{labels[0]} mean|")
+        info["computed"] = computed
+    else:
+        (runs, issue_table, info, table, means), check = run(int(n), True)
+        note = ""
     _finish_store(info, {"runs": runs, "table": table, "means": means})
     if issue_table is not None:
         issue_table.insert(0, "scenario", [labels[p] for p in issue_table["_point"]])
         issue_table = issue_table.drop(columns="_point")
-    return Comparison(labels, loaded, runs, table, means, n, seed, confidence, info, issue_table)
+    return Comparison(labels, loaded, runs, table, means, int(n), seed, confidence, info, issue_table,
+                      precision=check, note=note)
 
 
 compare.__doc__ = """Paired comparison of two or more scenarios (a list, or a dict ``label: scenario``;
     the first is the baseline) with common random numbers: replication ``i`` of every
     scenario uses the same seed streams, so both see the same issues. ``.table`` gives, for
     each other scenario and metric, the mean of the per-replication differences (scenario −
-    baseline), its interval and whether it is ``significant`` (the interval excludes 0).
-""" + _RUN_DOC
+    baseline) in the metric's ``unit``, its interval, the p-value of no difference, whether
+    it is ``significant`` after Holm's correction over the metrics (``significant_unadjusted``:
+    its own interval excludes 0) and the relative ``change`` with its interval. See
+    :class:`Comparison`.
+""" + _AUTO_DOC.format(what=" of the baseline's mean, for the differences' half-widths") + _RUN_DOC
 
 
 def _grid(params: Mapping[str, Any]) -> dict[str, list[Any]]:
