@@ -7,7 +7,7 @@
 
 from govsim.engine import Simulation, run
 from govsim.calibration import Calibration, CalibrationError, calibrate, check_fit, fit_targets
-from govsim.experiments import Optimisation, compare, optimise, replicate, sweep
+from govsim.experiments import Optimisation, Sensitivity, compare, optimise, replicate, sensitivity, sweep
 from govsim.issues import Channel, Issue, Status
 from govsim.mechanisms import Mechanism, register_mechanism
 from govsim.policies import DispatchPolicy, PatrolRoute, register_policy, register_route
@@ -19,9 +19,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Calibration", "CalibrationError", "Channel", "DispatchPolicy", "Issue", "Mechanism", "Optimisation",
-    "PatrolRoute", "Result",
+    "PatrolRoute", "Result", "Sensitivity",
     "Scenario", "ScenarioError", "Simulation", "Status", "calibrate", "check_fit", "compare", "fit_targets",
     "load_scenario", "optimise", "register_mechanism", "register_policy", "register_route", "replicate",
-    "run", "sweep",
+    "run", "sensitivity", "sweep",
     "__version__",
 ]
