@@ -231,3 +231,19 @@ def test_cli_sweep_lhs_sobol_and_design(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["sweep", *base, "--seed", "-1", "--param", "workers.per_grid=1,2"])
     assert exit_.value.code == 2
+
+
+def test_plot_of_a_design_store(tmp_path, capsys) -> None:
+    """`govsim plot` on the store of a sampled design draws the curves of its one or two keys,
+    and refuses more with a clear message (it once ended in an IndexError)."""
+    base = [SCENARIO, "--set", "horizon=12h", "-n", "1", "--jobs", "1", "--quiet"]
+    one, three = tmp_path / "one", tmp_path / "three"
+    assert main(["sweep", *base, "--lhs", "3", "--param", "workers.per_grid=1,3", "--out", str(one)]) == 0
+    assert main(["plot", str(one), "--out", str(tmp_path / "f1")]) == 0
+    assert (tmp_path / "f1" / "sweep_curves.png").exists()
+    assert main(["sweep", *base, "--lhs", "3", "--param", "workers.per_grid=1,3",
+                 "--param", "channels.reports.prob_scale=0.5,1.0",
+                 "--param", "workers.speed_kmh=3.0,5.0", "--out", str(three)]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(three), "--out", str(tmp_path / "f3")]) == 2
+    assert "varies 3 keys" in capsys.readouterr().err

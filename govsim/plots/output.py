@@ -83,11 +83,14 @@ def load_experiment(path: str | Path) -> Comparison | Sweep | None:
         return Comparison(labels, [None] * len(labels), _read_csv(folder, "runs"),
                           _read_csv(folder, "table"), _read_csv(folder, "means"), n, seed, 0.95, {}, None)
     if kind == "sweep":
-        params = manifest.get("params", {})
+        factorial = "design" not in manifest  # a full factorial names its levels; a design its keys
+        keys = list(manifest.get("params", {})) if factorial else list(manifest.get("design", []))
         table = pd.DataFrame({"point": [p["point"] for p in points],
-                              **{k: [p["params"][k] for p in points] for k in params}})
+                              **{k: [p["params"][k] for p in points] for k in keys}})
+        params = ({str(k): list(v) for k, v in manifest["params"].items()} if factorial
+                  else {k: list(dict.fromkeys(table[k].tolist())) for k in keys})
         return Sweep(None, params, table, _read_csv(folder, "runs"), _read_csv(folder, "table"), n,
-                     seed, 0.95, {}, None)
+                     seed, 0.95, {}, None, factorial=factorial)
     return None
 
 
@@ -95,6 +98,8 @@ def _sweep_axes(sweep: Sweep) -> tuple[str, str | None]:
     from govsim.plots.experiments import _is_numeric
 
     varied = [k for k, v in sweep.params.items() if len(v) > 1] or list(sweep.params)
+    if not varied:
+        raise ValueError("the sweep varies no key: no response curve to draw")
     if len(varied) > 2:
         raise ValueError(f"the sweep varies {len(varied)} keys ({', '.join(varied)}); plot it from "
                          f"Python with govsim.plots.sweep_curves, fixing all but two")
@@ -122,6 +127,9 @@ def plot_dir(path: str | Path, out: str | Path, lang: str = "en", fmt: str = "pn
         raise ValueError(f"{folder}: no such directory")
     if (folder / "manifest.json").exists():
         experiment = load_experiment(folder)
+        if (folder / "indices.csv").exists():
+            raise ValueError(f"{folder}: holds a sensitivity analysis; its figure is written by "
+                             f"govsim sensitivity --out (or Sensitivity.figure() in Python)")
         if experiment is None:
             raise ValueError(f"{folder}: holds replications of one scenario; no figure applies "
                              f"(figures need one run: govsim run --out, or a compare or sweep store)")
