@@ -30,7 +30,8 @@ FOREST_METRICS = (
 def forest(comparison: Comparison, metrics: Sequence[str] | None = None, lang: str = "en") -> Figure:
     """Forest plot (森林图) of a :func:`govsim.compare` comparison: per metric, one panel with its
     own unit, the paired difference (scenario − baseline) of each compared scenario and its
-    interval (from ``comparison.table``); filled markers are significant (interval excludes 0)."""
+    interval (from ``comparison.table``); filled markers are significant after Holm's correction
+    over the metrics compared (the table's ``significant``), open ones are not."""
     tr = labels_for(lang)
     table = comparison.table
     if metrics is None:

@@ -62,7 +62,8 @@ def _summary_table(cmp: Comparison) -> Table:
 
 def _difference_table(cmp: Comparison, label: str) -> Table:
     t = cmp.table[(cmp.table["scenario"] == label) & cmp.table["difference"].notna()]
-    head = ["metric", cmp.baseline, label, "difference", f"{cmp.confidence:.0%} CI", "change", "significant"]
+    head = ["metric", cmp.baseline, label, "difference", f"{cmp.confidence:.0%} CI", "change",
+            "significant (Holm)"]
     records: Iterable[Any] = t.itertuples()  # fields of the table's column types, unseen by mypy
     rows = [[r.metric, _fmt(r.mean_baseline), _fmt(r.mean_scenario), _fmt(r.difference),
              f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]",
