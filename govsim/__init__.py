@@ -15,7 +15,12 @@ from govsim.result import Result
 from govsim.scenario import ScenarioError, load_scenario
 from govsim.scenario.schema import Scenario
 
-__version__ = "0.1.0"
+from importlib import metadata as _metadata
+
+try:  # single-sourced: the version in pyproject.toml, read from the installed package's metadata
+    __version__: str = _metadata.version("govsim")
+except _metadata.PackageNotFoundError:  # a checkout on sys.path that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Calibration", "CalibrationError", "Channel", "DispatchPolicy", "Issue", "Mechanism", "Optimisation",

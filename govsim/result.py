@@ -250,15 +250,18 @@ class Result:
         for :meth:`from_dir`). Returns the files written."""
         import json
 
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
-        if fmt == "auto":
+        if fmt in ("auto", "parquet"):
             try:
                 import pyarrow  # noqa: F401
-
-                fmt = "parquet"
             except ImportError:
+                if fmt == "parquet":
+                    raise ImportError('writing Parquet tables needs pyarrow: pip install "govsim[parquet]" '
+                                      '(or write CSV: fmt="csv", --format csv)') from None
                 fmt = "csv"
+            else:
+                fmt = "parquet"
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
         written = []
         tables = {**{name: getattr(self, name) for name in core_tables()},
                   **self.tables}

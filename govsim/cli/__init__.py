@@ -536,6 +536,7 @@ def _seed_arg(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="govsim", description="Simulate grid-based community governance (网格化管理).")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('govsim').__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common, experiment = add_common, add_experiment
 
@@ -667,6 +668,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ScenarioError, ExperimentError, CalibrationError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ImportError as err:  # an optional library missing: the message names the extra
+        if 'pip install "govsim[' not in str(err):
+            raise
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from govsim import limits as _limits
+from govsim.presets import find_preset, preset_names
 from govsim.scenario.convert import build
 from govsim.scenario.errors import Problem, ScenarioError
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "load_scenario",
     "load_document",
+    "find_file",
     "apply_overrides",
     "parse_override",
     "scenario_hash",
@@ -139,7 +141,7 @@ def load_document(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[d
         data = _plain_copy(dict(source))
         return _resolve_extends(data, DICT_SOURCE, Path.cwd(), []), DICT_SOURCE
     if isinstance(source, (str, os.PathLike)):
-        name = os.fspath(source)
+        name = find_file(os.fspath(source))
         return _load_file(name, []), name
     raise TypeError(f"expected a file path or a mapping, got {type(source).__name__}")
 
@@ -205,6 +207,29 @@ def scenario_hash(raw: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------- files
 
 
+def find_file(name: str) -> str:
+    """The file a scenario source ``name`` stands for: ``name`` itself when it exists (a
+    local file always wins); else, for a bare name such as ``hongqi`` or ``hongqi.yaml``,
+    the preset of that name (:mod:`govsim.presets`); else ``name`` (reading it then says
+    that it was not found, and for a bare name which presets there are)."""
+    if os.path.exists(name):
+        return name
+    preset = find_preset(name)
+    return str(preset) if preset is not None else name
+
+
+def _not_found(name: str) -> str:
+    """"file not found", with the preset names when ``name`` could have been one."""
+    if "\x00" in name or os.path.basename(name) != name:
+        return "file not found"
+    from govsim.suggest import did_you_mean
+
+    names = preset_names()
+    stem = os.path.splitext(name)[0]
+    return ("file not found, nor a preset of that name" + did_you_mean(stem, names, style="clause")
+            + f" (presets: {', '.join(names)})")
+
+
 def _load_file(name: str, chain: list[tuple[str, str]]) -> dict[str, Any]:
     """Read file ``name`` and resolve its ``extends``; ``chain`` holds the (real path, name) being loaded."""
     text = _read_text(name)
@@ -225,7 +250,7 @@ def _read_text(name: str) -> str:
                                        name)
         return text
     except FileNotFoundError:
-        raise ScenarioError.single("", "file not found", name) from None
+        raise ScenarioError.single("", _not_found(name), name) from None
     except IsADirectoryError:
         raise ScenarioError.single("", "is a directory, not a scenario file", name) from None
     except UnicodeDecodeError as exc:
@@ -419,6 +444,8 @@ def _resolve_extends(
     for i, parent in enumerate(parents):
         key = "extends" if len(parents) == 1 else f"extends[{i}]"
         parent_name = parent if os.path.isabs(parent) else os.path.normpath(os.path.join(base_dir, parent))
+        if not os.path.exists(parent_name):  # a file beside this one wins; else a preset of that name
+            parent_name = str(find_preset(parent) or parent_name)
         real = os.path.realpath(parent_name)
         reals = [r for r, _ in chain]
         if real in reals:
