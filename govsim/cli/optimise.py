@@ -74,18 +74,8 @@ def _confidence(text: str) -> float:
     return value
 
 
-def _at_least_two(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 2, got {text!r}") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 2, got {text!r}")
-    return value
-
-
 def register(sub: Any) -> None:
-    from govsim.cli import add_common, add_experiment
+    from govsim.cli import add_common, add_experiment, whole_number
 
     p = sub.add_parser("optimise", help="the cheapest configuration meeting service targets with a "
                                         "stated confidence (sequential procedure)")
@@ -107,9 +97,9 @@ def register(sub: Any) -> None:
     p.add_argument("--control", choices=("family", "decision"), default="family",
                    help="family: the confidence holds for all decisions together (Bonferroni; "
                         "default); decision: for each decision alone")
-    p.add_argument("--n0", type=_at_least_two, default=5, metavar="N",
+    p.add_argument("--n0", type=whole_number(2), default=5, metavar="N",
                    help="replications at a candidate's first look (default 5)")
-    p.add_argument("--max-n", type=_at_least_two, default=80, metavar="N",
+    p.add_argument("--max-n", type=whole_number(2), default=80, metavar="N",
                    help="most replications of one candidate (default 80); looks at n0, 2 n0, ...")
     p.add_argument("--method", choices=("auto", "grid", "greedy"), default="auto",
                    help="grid: every combination in order of cost; greedy: marginal allocation "

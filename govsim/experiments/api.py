@@ -614,6 +614,14 @@ _RUN_DOC = """
 AUTO_PILOT = 10
 
 
+def _replications_asked(n: Any, precision: Any, metrics: Any, max_n: Any,
+                        pilot: Any) -> tuple[bool, Any, float, list[str], int, int]:
+    """``n`` checked, or for ``n="auto"`` its settings: (auto, n, precision, metrics, max_n, pilot)."""
+    if isinstance(n, str) and n == "auto":
+        return (True, n, *_auto_settings(precision, metrics, max_n, pilot))
+    return False, _check_n(n), precision, [], max_n, pilot
+
+
 def _auto_settings(precision: Any, metrics: Any, max_n: Any, pilot: Any) -> tuple[float, list[str], int, int]:
     """The checked arguments of ``n="auto"``: precision, metrics, max_n, pilot."""
     if (isinstance(precision, bool) or not isinstance(precision, numbers.Real)
@@ -703,12 +711,7 @@ def replicate(scenario: Any, n: int | str = 10, seed: int | None = None, *, warm
               confidence: float = 0.95, precision: float = 0.05,
               metrics: Sequence[str] | None = None, max_n: int = 200,
               pilot: int = AUTO_PILOT) -> Replications:
-    auto = isinstance(n, str) and n == "auto"
-    chosen: list[str] = []
-    if auto:
-        precision, chosen, max_n, pilot = _auto_settings(precision, metrics, max_n, pilot)
-    else:
-        n = _check_n(n)
+    auto, n, precision, chosen, max_n, pilot = _replications_asked(n, precision, metrics, max_n, pilot)
     sc = _load(scenario, _base_overrides(overrides, warmup))
     seed = master_seed(seed, sc)
     point = _Point(0, sc.name, {}, sc, point_hash(sc))
@@ -798,12 +801,7 @@ def compare(scenarios: Sequence[Any] | Mapping[str, Any], n: int | str = 10, see
             confidence: float = 0.95, precision: float = 0.05,
             metrics: Sequence[str] | None = None, max_n: int = 200,
             pilot: int = AUTO_PILOT) -> Comparison:
-    auto = isinstance(n, str) and n == "auto"
-    chosen: list[str] = []
-    if auto:
-        precision, chosen, max_n, pilot = _auto_settings(precision, metrics, max_n, pilot)
-    else:
-        n = _check_n(n)
+    auto, n, precision, chosen, max_n, pilot = _replications_asked(n, precision, metrics, max_n, pilot)
     labels, items = _labels(scenarios)
     if len(items) < 2:
         raise ExperimentError(f"compare needs two or more scenarios, got {len(items)}")

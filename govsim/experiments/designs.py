@@ -38,7 +38,7 @@ import pandas as pd
 
 from govsim.experiments.errors import ExperimentError
 
-__all__ = ["Factor", "full_factorial", "latin_hypercube", "parse_factor", "read_design",
+__all__ = ["Factor", "as_factors", "full_factorial", "latin_hypercube", "parse_factor", "read_design",
            "sobol_design", "unit_design"]
 
 _WITH_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]+)\s*$")
@@ -134,15 +134,27 @@ def parse_factor(text: str) -> Factor:
     return Factor(key, lo, hi, integer=i1 and i2 and not u1, unit=u1)
 
 
-def _factors(factors: Sequence[Factor | str]) -> list[Factor]:
-    out = [f if isinstance(f, Factor) else parse_factor(f) for f in factors]
+def as_factors(factors: Any) -> list[Factor]:
+    """Factors from a :class:`Factor`, a ``"key=low,high"`` text, a list of those, or a mapping
+    ``{key: (low, high)}``; at least one, each key once."""
+    if isinstance(factors, (str, Factor)):
+        factors = [factors]
+    if isinstance(factors, Mapping):
+        factors = [Factor(str(k), *v) if isinstance(v, (tuple, list)) else v for k, v in factors.items()]
+    try:
+        out = [f if isinstance(f, Factor) else parse_factor(f) for f in factors]
+    except TypeError:
+        raise ExperimentError("factors must be a list of Factor or 'key=low,high' texts") from None
     if not out:
-        raise ExperimentError("a design needs at least one factor")
+        raise ExperimentError("at least one factor (key=low,high) is needed")
     keys = [f.key for f in out]
     dup = sorted({k for k in keys if keys.count(k) > 1})
     if dup:
         raise ExperimentError(f"factor {dup[0]} is given twice")
     return out
+
+
+_factors = as_factors
 
 
 def unit_design(factors: Sequence[Factor | str], u: np.ndarray) -> pd.DataFrame:

@@ -68,7 +68,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from govsim.experiments.designs import Factor, parse_factor, unit_design
+from govsim.experiments.designs import Factor, as_factors, unit_design
 from govsim.experiments.errors import ExperimentError
 
 __all__ = ["DEFAULT_N", "METHODS", "Sensitivity", "analyse", "noise_decomposition", "sample",
@@ -114,22 +114,7 @@ def _method(method: Any) -> str:
     return method.strip().lower()
 
 
-def _factors(factors: Any) -> list[Factor]:
-    if isinstance(factors, (str, Factor)):
-        factors = [factors]
-    if isinstance(factors, Mapping):
-        factors = [Factor(str(k), *v) if isinstance(v, (tuple, list)) else v for k, v in factors.items()]
-    try:
-        out = [f if isinstance(f, Factor) else parse_factor(f) for f in factors]
-    except TypeError:
-        raise ExperimentError("factors must be a list of Factor or 'key=low,high' texts") from None
-    if not out:
-        raise ExperimentError("sensitivity needs at least one factor (key=low,high)")
-    keys = [f.key for f in out]
-    dup = sorted({k for k in keys if keys.count(k) > 1})
-    if dup:
-        raise ExperimentError(f"factor {dup[0]} is given twice")
-    return out
+_factors = as_factors
 
 
 def _count(n: Any, what: str, least: int) -> int:
