@@ -7,6 +7,7 @@ Run it pinned to one core, from the repository root::
     taskset -c 0 python benchmarks/bench_district.py --horizon 30d        # quick check
     taskset -c 0 python benchmarks/bench_district.py --horizon 60d --profile
     taskset -c 0 python benchmarks/bench_district.py --json out.json
+    taskset -c 0 python benchmarks/bench_district.py --check          # also print table hashes
 
 It times, separately:
 
@@ -102,6 +103,24 @@ class Timer:
         return out
 
 
+def table_hashes(result: Result) -> dict[str, str]:
+    """SHA-256 (first 16 hex digits) of every table of ``result`` written as CSV with every
+    float's 17 significant digits, and of the summary: equal hashes mean byte-identical
+    results (``--check``; compare two versions of the code run with the same seed)."""
+    import hashlib
+
+    from govsim.tables import core_tables
+
+    tables = {name: getattr(result, name) for name in core_tables()}
+    tables |= {f"tables.{name}": df for name, df in result.tables.items()}
+    tables["summary"] = result.summary().to_frame().reset_index()
+    out = {}
+    for name, df in tables.items():
+        text = df.to_csv(float_format="%.17g", index=False, lineterminator="\n")
+        out[name] = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return out
+
+
 def run_phases(args: argparse.Namespace, timer: Timer) -> dict[str, Any]:
     """Load, build, run, tabulate and summarise once; phase times go to ``timer``."""
     overrides: dict[str, Any] = {}
@@ -172,6 +191,7 @@ def run_phases(args: argparse.Namespace, timer: Timer) -> dict[str, Any]:
         "summary": {k: (float(v) if pd.notna(v) else None) for k, v in summary.items()},
         "status_counts": {str(k): int(v) for k, v in issues["status"].value_counts().items()},
         "channel_counts": {str(k): int(v) for k, v in issues["channel"].value_counts(dropna=False).items()},
+        **({"table_hashes": table_hashes(result)} if args.check else {}),
     }
 
 
@@ -253,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true", help="run under cProfile and print the top 25 functions")
     ap.add_argument("--top", type=int, default=25, help="functions to list with --profile (default: 25)")
     ap.add_argument("--json", metavar="OUT", help="write the measurements to this JSON file")
+    ap.add_argument("--check", action="store_true",
+                    help="after the timed phases, print a hash of every result table (equal hashes: "
+                         "byte-identical results)")
     args = ap.parse_args(argv)
 
     timer = Timer()
@@ -271,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     info["govsim"] = f"{Path(govsim.__file__).resolve().parent} ({code_version()})"
     info = print_report(info, timer, args.profile)
 
+    if args.check:
+        print("\ntable hashes (sha256 of the CSV, 17 significant digits):")
+        for name, digest in info["table_hashes"].items():
+            print(f"  {name:<22} {digest}")
     if args.profile:
         print_profile(prof, args.top, "govsim")
     write_json(args.json, info)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import gc
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from heapq import heappop, heappush
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import simpy
+from simpy.core import NORMAL, URGENT, EmptySchedule, StopSimulation
 
 from govsim.agents.departments import Departments
 from govsim.agents.mediation import MediationLadder
@@ -40,6 +42,149 @@ from govsim.scenario.schema import WEEKDAYS, Scenario, WorkersConfig
 from govsim.territory import Territory
 
 
+class Environment(simpy.Environment):
+    """SimPy's environment with a tighter event loop and plain scheduled calls.
+
+    Processes, timeouts and interrupts are SimPy's own. Two things differ, neither of
+    which changes the order of events: :meth:`call_later` puts a function call on the
+    event queue without an event object (a callback such as a lapse timer or a report
+    needs neither a :class:`~simpy.events.Timeout` nor a closure), and :meth:`run` steps
+    through the queue in one loop instead of one :meth:`step` call per event. Every
+    entry of the queue, call or event, is ordered by ``(time, priority, id)`` exactly as
+    in SimPy, and ids are taken from SimPy's counter when the entry is scheduled, so a
+    run is the same event for event as with a plain ``simpy.Environment``. The clock,
+    :attr:`now`, is a plain attribute rather than a property (it is read at every step).
+    """
+
+    now: float = 0.0  # shadows simpy.Environment.now (a property): set with _now by the loop
+
+    def __init__(self, initial_time: float = 0) -> None:
+        super().__init__(initial_time)
+        self.now = self._now
+
+    def call_later(self, delay: float, fn: Callable[..., Any], args: tuple[Any, ...] = (),
+                   priority: int = NORMAL) -> None:
+        """Call ``fn(*args)`` after ``delay`` hours (ordered like an event scheduled now)."""
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        # a call is a 5-tuple on SimPy's queue of (time, priority, id, event)
+        heappush(self._queue, (self._now + delay, priority, next(self._eid), fn, args))  # type: ignore[misc]
+
+    def activity(self, generator: Generator[float, None, None]) -> Activity:
+        """Start ``generator`` as an :class:`Activity` (a process that yields how long it waits)."""
+        return Activity(self, generator)
+
+    def step(self) -> None:
+        try:
+            entry = heappop(self._queue)
+        except IndexError:
+            raise EmptySchedule from None
+        self.now = self._now = entry[0]
+        if len(entry) == 5:  # a call (call_later)
+            entry[3](*entry[4])
+            return
+        self._process(entry[3])
+
+    def _process(self, event: simpy.Event) -> None:
+        """Run the callbacks of ``event`` (as ``simpy.Environment.step`` does once it is popped)."""
+        callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
+        try:
+            for callback in callbacks:
+                callback(event)
+        except StopSimulation:
+            event.callbacks = callbacks[callbacks.index(callback) + 1:]
+            self.schedule(event, -1)  # type: ignore[arg-type]
+            raise
+        if not event._ok and not hasattr(event, "_defused"):
+            exc = type(event._value)(*event._value.args)
+            exc.__cause__ = event._value
+            raise exc
+
+    def run(self, until: float | simpy.Event | None = None) -> Any:
+        """As :meth:`simpy.Environment.run`: until the time or event ``until`` (None: until no
+        event is left)."""
+        if until is not None:
+            if not isinstance(until, simpy.Event):
+                at = until if isinstance(until, int) else float(until)
+                if at <= self.now:
+                    raise ValueError(f"until ({at}) must be greater than the current simulation time")
+                until = simpy.Event(self)
+                until._ok = True
+                until._value = None
+                self.schedule(until, URGENT, at - self.now)
+            elif until.callbacks is None:
+                return until.value
+            until.callbacks.append(StopSimulation.callback)
+        queue, process = self._queue, self._process
+        try:
+            while True:
+                try:
+                    entry = heappop(queue)
+                except IndexError:
+                    break
+                self.now = self._now = entry[0]
+                if len(entry) == 5:
+                    entry[3](*entry[4])
+                else:
+                    process(entry[3])
+        except StopSimulation as exc:
+            return exc.args[0]
+        if until is not None:
+            assert not until.triggered
+            raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {until}')
+        return None
+
+
+class Activity:
+    """A process whose generator yields how long it waits, in hours, rather than events.
+
+    It behaves as a SimPy process waiting on timeouts: it starts with an urgent call now
+    (where SimPy schedules a process's initialisation), each wait is one scheduled call made
+    at the moment of the ``yield`` (where the :class:`~simpy.events.Timeout` would be made),
+    and :meth:`interrupt` throws a :class:`simpy.Interrupt` into the generator by an urgent
+    call, as SimPy's interruption does; the wait it cuts short is void. The order of
+    events is therefore SimPy's, without an event object, a timeout or a callback list per
+    wait. The grid workers (:class:`~govsim.agents.workers.GridWorker`) are activities.
+    """
+
+    __slots__ = ("env", "_generator", "_wait")
+
+    def __init__(self, env: Environment, generator: Generator[float, None, None]) -> None:
+        self.env = env
+        self._generator: Generator[float, None, None] | None = generator
+        self._wait = 0  # number of the wait in progress; a call for another one is void
+        env.call_later(0.0, self._step, (0, None), priority=URGENT)
+
+    @property
+    def is_alive(self) -> bool:
+        return self._generator is not None
+
+    def _step(self, wait: int, exc: BaseException | None) -> None:
+        gen = self._generator
+        if wait != self._wait or gen is None:
+            return  # cut short by an interrupt
+        try:
+            delay = gen.send(None) if exc is None else gen.throw(exc)
+        except StopIteration:
+            self._generator = None
+            return
+        self._wait = wait = wait + 1
+        self.env.call_later(delay, self._step, (wait, None))
+
+    def interrupt(self, cause: Any = None) -> None:
+        """Throw ``simpy.Interrupt(cause)`` into the generator, now (after the urgent events
+        already due)."""
+        if self._generator is None:
+            raise RuntimeError(f"{self} has terminated and cannot be interrupted.")
+        self.env.call_later(0.0, self._interrupt, (cause,), priority=URGENT)
+
+    def _interrupt(self, cause: Any) -> None:
+        if self._generator is None:
+            return
+        self._wait += 1  # the wait in progress is void
+        self._step(self._wait, simpy.Interrupt(cause))
+
+
 class Simulation:
     """One run of a scenario with one seed."""
 
@@ -47,13 +192,13 @@ class Simulation:
         self.scenario = scenario
         self.seed = seed
         self.horizon = scenario.horizon
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.streams = RandomStreams(seed)
         base_dir = Path(scenario.source).parent if scenario.source and scenario.source != "<dict>" else None
         self.territory = Territory.from_config(scenario.territory, self.streams.stream("territory"), base_dir)
         self.categories = CategoryTable.from_scenario(scenario, self.territory, base_dir)
         self.records = Recorder()
-        self.issues: list[Issue] = []
+        self.issue_log = self.records.issues  # issues that arose: open ones as objects, closed ones as columns
         self.false_alarms: list[Issue] = []
         self.stations: list[ServiceStation] = []
         self.board = WorkBoard(self)
@@ -156,8 +301,7 @@ class Simulation:
 
     def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         """Call ``fn(*args)`` after ``delay`` hours of simulated time."""
-        ev = self.env.timeout(delay)
-        ev.callbacks.append(lambda _ev: fn(*args))
+        self.env.call_later(delay, fn, args)
 
     def add_station(self, **kwargs: Any) -> ServiceStation:
         """Create a service station (room, department, call centre); see :class:`ServiceStation`."""
@@ -171,7 +315,7 @@ class Simulation:
 
     # --- the life of an issue ---------------------------------------------------------
     def issue_arose(self, issue: Issue) -> None:
-        self.issues.append(issue)
+        self.issue_log.arose(issue)
         c = issue.category
         if issue.dispute_u is not None and issue.dispute_u[WALK_IN_DRAW] < self.categories.walk_in[c]:
             issue.status = Status.REPORTED
@@ -222,11 +366,13 @@ class Simulation:
         issue.status = Status.RESOLVED
         issue.resolved_at = issue.closed_at = self.env.now
         issue.settled_level = level
+        self.issue_log.closed(issue)
 
     def unsettled(self, issue: Issue) -> None:
         """A dispute left the top of the ladder unsettled (passed to court)."""
         issue.status = Status.UNSETTLED
         issue.closed_at = self.env.now
+        self.issue_log.closed(issue)
 
     def _lapse(self, issue: Issue) -> None:
         if issue.status in Status.OPEN:
@@ -234,6 +380,7 @@ class Simulation:
             self.board.withdraw(issue)
             issue.status = Status.LAPSED
             issue.closed_at = self.env.now
+            self.issue_log.closed(issue)
 
     def _escalate(self, issue: Issue, priority: int) -> None:
         if issue.status in Status.CLOSED or priority >= issue.priority:

@@ -76,6 +76,7 @@ class Issue:
         "deadline_at", "handling_time", "lapse_at", "false_alarm", "status", "discovered_at",
         "channel", "queued_at", "assigned_at", "arrived_at", "resolved_at", "closed_at",
         "handler", "escalated_at", "queue_version", "dispute_u", "path", "settled_level", "department",
+        "row",
     )
 
     def __init__(
@@ -109,6 +110,7 @@ class Issue:
         self.path = ""  # levels a dispute went through, e.g. "grid>community"
         self.settled_level: str | None = None
         self.department: str | None = None
+        self.row = -1  # its row of the issues table (order of arising), −1 until it arises
 
     def __repr__(self) -> str:
         return (f"Issue({self.id}, cat={self.category}, grid={self.grid}, point={self.point}, "

@@ -74,9 +74,16 @@ def _stats(values: pd.Series, prefix: str, quantiles: Iterable[int]) -> dict[str
     return out
 
 
+def after_warmup(issues: pd.DataFrame, warmup: float) -> pd.DataFrame:
+    """The issues created at or after ``warmup`` (``issues`` itself, not a copy, when that is
+    all of them)."""
+    keep = issues["created_at"].to_numpy() >= warmup
+    return issues if keep.all() else issues[keep]
+
+
 def issue_metrics(issues: pd.DataFrame, horizon: float, warmup: float = 0.0) -> dict[str, float]:
     """Counts, shares and time statistics of the issues created in ``[warmup, horizon)``."""
-    df = issues[issues["created_at"] >= warmup]
+    df = after_warmup(issues, warmup)
     n = len(df)
     status = df["status"]
     out: dict[str, float] = {
@@ -89,9 +96,10 @@ def issue_metrics(issues: pd.DataFrame, horizon: float, warmup: float = 0.0) -> 
     out["dispatch_delay_mean"] = _stats(df["assigned_at"] - df["discovered_at"], "d", ())["d_mean"]
     out |= _stats(df["arrived_at"] - df["discovered_at"], "response_time", (90,))
     out |= _stats(df["resolved_at"] - df["created_at"], "resolution_time", (50, 90))
-    due = df[df["deadline_at"] <= horizon]
-    out["on_time_rate"] = (float((due["resolved_at"] <= due["deadline_at"]).mean())
-                           if len(due) else math.nan)
+    deadline = df["deadline_at"].to_numpy()
+    due = deadline <= horizon  # (column by column: a filtered copy of the table is large)
+    out["on_time_rate"] = (float((df["resolved_at"].to_numpy()[due] <= deadline[due]).mean())
+                           if due.any() else math.nan)
     open_known = status.isin([Status.REPORTED, Status.WAITING, Status.ASSIGNED, Status.IN_PROGRESS])
     out["backlog_end"] = int(open_known.sum())
     out["hidden_end"] = int((status == Status.HIDDEN).sum())
@@ -114,19 +122,34 @@ def coverage_by_day(visits: Iterable[tuple[np.ndarray, np.ndarray]], point_grid:
 
     ``visits`` yields ``(points, times)`` array pairs (e.g. one per worker).
     """
-    n_points = len(point_grid)
+    seen = np.zeros((len(days), len(point_grid)), dtype=bool)
     starts = np.array([d[0] for d in days])
     ends = np.array([d[1] for d in days])
-    seen = np.zeros((len(days), n_points), dtype=bool)
     for points, times in visits:
-        day = np.searchsorted(starts, times, side="right") - 1
-        ok = (day >= 0) & (times < ends[np.clip(day, 0, None)])
-        seen[day[ok], points[ok]] = True
+        mark_visits(seen, starts, ends, points, times)
+    return coverage_table(seen, point_grid, n_grids, days)
+
+
+def mark_visits(seen: np.ndarray, starts: np.ndarray, ends: np.ndarray, points: np.ndarray,
+                times: np.ndarray) -> None:
+    """Mark in ``seen`` (days × points) the visits of ``points`` at ``times`` that fall in a
+    day ``[starts[d], ends[d])``."""
+    day = np.searchsorted(starts, times, side="right") - 1
+    ok = (day >= 0) & (times < ends[np.clip(day, 0, None)])
+    seen[day[ok], points[ok]] = True
+
+
+def coverage_table(seen: np.ndarray, point_grid: np.ndarray, n_grids: int,
+                   days: list[tuple[float, float]], block: int = 8) -> pd.DataFrame:
+    """The coverage table from ``seen`` (days × points: visited at least once that day):
+    share of points and of grids (a grid counts if any of its points was visited)."""
+    n_points = len(point_grid)
     grid_seen = np.zeros((len(days), n_grids), dtype=bool)
-    rows, cols = np.nonzero(seen)
-    grid_seen[rows, point_grid[cols]] = True
+    for d0 in range(0, len(days), block):  # a few days at a time: the index arrays stay small
+        rows, cols = np.nonzero(seen[d0:d0 + block])
+        grid_seen[rows + d0, point_grid[cols]] = True
     return pd.DataFrame({
-        "day_start": starts, "day_end": ends,
+        "day_start": np.array([d[0] for d in days]), "day_end": np.array([d[1] for d in days]),
         "point_coverage": seen.mean(axis=1) if n_points else np.nan,
         "grid_coverage": grid_seen.mean(axis=1) if n_grids else np.nan,
     })
@@ -135,9 +158,9 @@ def coverage_by_day(visits: Iterable[tuple[np.ndarray, np.ndarray]], point_grid:
 def worker_hours(time_use: pd.DataFrame, n_workers: int, t0: float, t1: float) -> pd.DataFrame:
     """Hours per worker and state (a categorical of :data:`TIME_USE_STATES` first) within ``[t0, t1)``, with ``worked`` (on shift, including
     overtime) and ``utilisation`` (share of worked time travelling to or handling issues)."""
-    start = time_use["start"].clip(lower=t0, upper=t1)
-    end = time_use["end"].clip(lower=t0, upper=t1)
-    hours = (end - start).to_numpy()
+    # clipped to [t0, t1), in place (a year's time use has over a million rows)
+    hours = np.clip(time_use["end"].to_numpy(), t0, t1)
+    hours -= np.clip(time_use["start"].to_numpy(), t0, t1)
     w = time_use["worker"].to_numpy()
     s = time_use["state"].cat.codes.to_numpy()
     table = np.zeros((n_workers, len(TIME_USE_STATES)))

@@ -4,17 +4,24 @@ Appending to typed arrays costs a fraction of a microsecond and a few bytes per
 entry; no pandas object is touched while the simulation runs. The arrays are those
 of the recorded columns of the ``patrols``, ``time_use`` and ``sessions`` specs in
 :mod:`govsim.tables`, with typecodes from their dtypes.
+
+Issues are kept as objects only while they are open: when an issue closes, its row of
+the ``issues`` table is written to columnar chunks (:class:`IssueLog`), so that a run's
+memory grows with its open backlog rather than with every issue it ever created.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from govsim.tables import PATROLS, SESSIONS, TIME_USE, TableSpec
+from govsim.tables import ISSUES, PATROLS, SESSIONS, TIME_USE, TableSpec
+
+if TYPE_CHECKING:
+    from govsim.issues import Issue
 
 
 class Columns:
@@ -33,6 +40,15 @@ class Columns:
         hold them while the run goes on (a view would lock the typed array against growing)."""
         return {name: np.array(a, dtype=dt) for (name, dt), a in zip(self.fields, self.arrays)}
 
+    def take(self) -> dict[str, np.ndarray]:
+        """The columns as numpy arrays that take over the typed arrays' memory (no copy); the
+        columns start again empty."""
+        out = {name: np.frombuffer(a, dtype=dt) if len(a) else np.empty(0, dtype=dt)
+               for (name, dt), a in zip(self.fields, self.arrays)}
+        self.arrays = tuple(array(a.typecode) for a in self.arrays)
+        self.appends = tuple(a.append for a in self.arrays)
+        return out
+
 
 class Recorder:
     """Patrol segments, worker time use and station visits, as columns of typed arrays.
@@ -44,6 +60,8 @@ class Recorder:
         self.patrol_columns = Columns(PATROLS)
         self.time_use_columns = Columns(TIME_USE)
         self.session_columns = Columns(SESSIONS)
+        #: the issues: objects while open, columnar chunks once closed
+        self.issues = IssueLog()
         # each method unpacks its table's bound appends: no attribute look-up per column
         self._segment = self.patrol_columns.appends
         self._use = self.time_use_columns.appends
@@ -75,6 +93,17 @@ class Recorder:
         s(started)
         e(ended)
 
+    def take(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The patrol segments, time use and station visits recorded so far (as
+        :meth:`segments`, :meth:`time_uses` and :meth:`station_visits` give them, but without
+        a copy: the arrays take over the recorder's memory), and the recorder starts empty.
+        :meth:`govsim.result.Result.from_simulation` moves the records into the tables so."""
+        out = (self.patrol_columns.take(), self.time_use_columns.take(), self.session_columns.take())
+        self._segment = self.patrol_columns.appends
+        self._use = self.time_use_columns.appends
+        self._visit = self.session_columns.appends
+        return out
+
     def station_visits(self) -> dict[str, np.ndarray]:
         """``station, issue_id, arrived, started, ended``."""
         return self.session_columns.values()
@@ -86,3 +115,124 @@ class Recorder:
     def time_uses(self) -> dict[str, np.ndarray]:
         """``worker, state`` (int8 codes of :data:`~govsim.agents.workers.STATE_NAMES`), ``start, end``."""
         return self.time_use_columns.values()
+
+
+class IssueLog:
+    """The issues of a run (an issues-table spec's recorded columns), open or closed.
+
+    An issue is registered when it arises (:meth:`arose`: it gets its ``row``, the
+    order of arising) and is held as an object while it is open. When it closes
+    (:meth:`closed`) its values are final: every :attr:`BLOCK` closed issues are read
+    (:meth:`TableSpec.read`) into columns of numpy arrays that grow as needed (integers
+    in the narrowest type that holds them), and the objects are no longer referenced
+    from here. :meth:`values` gives the columns of all issues, closed and still open, in
+    row order: the same values as reading every issue object at the end of the run, as
+    long as nothing changes an issue after it closed (the engine never does).
+    """
+
+    BLOCK = 8192
+
+    def __init__(self, spec: TableSpec = ISSUES) -> None:
+        self.spec = spec
+        self.open: dict[int, Issue] = {}  # by row
+        self.n = 0  # issues registered
+        self._batch: list[Issue] = []  # closed, not yet in the columns
+        self._size = 0  # closed issues in the columns
+        self._rows = np.empty(0, dtype=np.int32)
+        self._columns: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def arose(self, issue: Issue) -> None:
+        """``issue`` arose: it takes the next row."""
+        issue.row = self.n
+        self.open[self.n] = issue
+        self.n += 1
+
+    def closed(self, issue: Issue) -> None:
+        """``issue`` closed (resolved, lapsed, unsettled): its values are final."""
+        if self.open.pop(issue.row, None) is None:
+            return  # not registered here (a false alarm), or already closed
+        batch = self._batch
+        batch.append(issue)
+        if len(batch) >= self.BLOCK:
+            self._flush()
+
+    def _flush(self) -> None:
+        batch = self._batch
+        if not batch:
+            return
+        self._batch = []
+        new = {"row": _rows(batch), **self.spec.read(batch)}
+        old = {"row": self._rows, **self._columns}
+        lo, hi = self._size, self._size + len(batch)
+        capacity = len(self._rows)
+        if hi > capacity:
+            capacity = max(hi, 2 * capacity, self.BLOCK)
+        grown = {}
+        for name, values in new.items():
+            column = old.get(name)
+            dtype = values.dtype if column is None else column.dtype
+            if dtype.kind == "i":
+                dtype = _narrowest(values, dtype if column is not None else None)
+            if column is None or len(column) < capacity or column.dtype != dtype:
+                wider = np.empty(capacity, dtype=dtype)
+                if column is not None:
+                    wider[:lo] = column[:lo]
+                column = wider
+            column[lo:hi] = values
+            grown[name] = column
+        self._rows = grown.pop("row")
+        self._columns = grown
+        self._size = hi
+
+    @property
+    def n_closed(self) -> int:
+        """Closed issues held (as columns)."""
+        return self._size + len(self._batch)
+
+    def release(self) -> None:
+        """Forget every issue (once the issues table holds them): the columns are freed."""
+        self.open = {}
+        self.n = 0
+        self._batch = []
+        self._size = 0
+        self._rows = np.empty(0, dtype=np.int32)
+        self._columns = {}
+
+    def values(self, release: bool = False) -> dict[str, np.ndarray]:
+        """Every issue's recorded values (keyed by field, as :meth:`TableSpec.read` gives
+        them), in row order. ``release``: forget them meanwhile (:meth:`release`), column by
+        column, so that the log and the result are never both held whole."""
+        self._flush()
+        still_open = list(self.open.values())
+        open_values, open_rows = self.spec.read(still_open), _rows(still_open)
+        n, size, rows, columns = self.n, self._size, self._rows[:self._size], self._columns
+        assert size + len(still_open) == n, "every row is closed or open"
+        if release:
+            self.release()
+        out = {}
+        for name, values in open_values.items():
+            column = np.empty(n, dtype=values.dtype)
+            if size:
+                column[rows] = (columns.pop(name) if release else columns[name])[:size]
+            column[open_rows] = values
+            out[name] = column
+        return out
+
+
+def _narrowest(values: np.ndarray, at_least: np.dtype | None) -> np.dtype:
+    """The narrowest integer type (at least ``at_least``) that holds ``values``: a closed
+    issue's grid, point, category... take a byte or two instead of eight."""
+    lo, hi = (int(values.min()), int(values.max())) if len(values) else (0, 0)
+    for dt in (np.int8, np.int16, np.int32, np.int64):
+        dtype = np.dtype(dt)
+        if (at_least is None or dtype.itemsize >= at_least.itemsize) and \
+                np.iinfo(dt).min <= lo and hi <= np.iinfo(dt).max:
+            return dtype
+    return np.dtype(np.int64)
+
+
+def _rows(issues: Sequence[Issue]) -> np.ndarray:
+    return np.fromiter((i.row for i in issues), dtype=np.int64, count=len(issues))

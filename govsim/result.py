@@ -29,6 +29,8 @@ import pandas as pd
 from govsim import metrics
 from govsim.agents.stations import TURNED_AWAY, ServerGroup
 from govsim.issues import Issue
+from govsim.policies.routes import FixedCycle
+from govsim.records import IssueLog
 from govsim.tables import FALSE_ALARMS, ISSUES, PATROLS, SESSIONS, STATIONS, TIME_USE, core_tables
 
 if TYPE_CHECKING:
@@ -45,7 +47,7 @@ class Result:
     """Tables and metrics of one run."""
 
     def __init__(
-        self, *, scenario: Scenario, seed: Any, issue_records: list[Issue], alarm_records: list[Issue],
+        self, *, scenario: Scenario, seed: Any, issue_records: list[Issue] | IssueLog, alarm_records: list[Issue],
         category_names: list[str], territory: Territory,
         patrols: pd.DataFrame, time_use: pd.DataFrame, worker_info: pd.DataFrame, grids: pd.DataFrame,
         point_grid: np.ndarray, routes: list[PatrolRoute], sessions: pd.DataFrame,
@@ -56,7 +58,7 @@ class Result:
         self.seed = seed
         self.horizon = scenario.horizon
         self.warmup = scenario.warmup
-        self._issue_records = issue_records
+        self._issue_records: list[Issue] | IssueLog | None = issue_records
         self._alarm_records = alarm_records
         self._category_names = category_names
         self._territory = territory
@@ -84,13 +86,16 @@ class Result:
     # --- construction ---------------------------------------------------------------------
     @classmethod
     def from_simulation(cls, sim: Simulation) -> Result:
+        """The result of ``sim``, once its clock has stopped. The records move into the
+        tables: the simulation's recorder is emptied, and its issue log once the issues
+        table is built (on first use)."""
         terr = sim.territory
         cat_names = sim.categories.names
-        # The recorder's columns are views of its arrays: the tables take copies (copy=True).
-        seg = sim.records.segments()
+        # the records move into the tables (without a copy; the recorder starts empty)
+        seg, uses, visits = sim.records.take()
         home = np.array([w.grids[0] for w in sim.workers], dtype=np.int64)
-        patrols = PATROLS.from_records(seg, {"grid": home[seg["worker"]]}, copy=True)
-        time_use = TIME_USE.from_records(sim.records.time_uses(), copy=True)
+        patrols = PATROLS.from_records(seg, {"grid": home[seg["worker"]]})
+        time_use = TIME_USE.from_records(uses)
         worker_info = pd.DataFrame({
             "worker": [w.id for w in sim.workers],
             "home_grid": home,
@@ -114,13 +119,11 @@ class Result:
             **_grid_columns(sim),
             "participation_end": sim.participation.at(np.arange(terr.n_grids), sim.horizon),
         })
-        visits = sim.records.station_visits()
         turned_away = visits["started"] == TURNED_AWAY
         started = np.where(turned_away, np.nan, visits["started"])
         ended = np.where(turned_away, np.nan, visits["ended"])
         sessions = SESSIONS.from_records(visits | {"started": started, "ended": ended},
-                                         {"turned_away": turned_away, "wait": started - visits["arrived"]},
-                                         copy=True)
+                                         {"turned_away": turned_away, "wait": started - visits["arrived"]})
         station_info = pd.DataFrame({
             "station": [st.index for st in sim.stations], "name": [st.name for st in sim.stations],
             "kind": [st.kind for st in sim.stations], "level": [st.level for st in sim.stations],
@@ -140,7 +143,7 @@ class Result:
         governance["participation_end"] = sim.participation.mean(sim.horizon)
         governance["infrastructure_cost_per_year"] = (len(sim.sensor_grids) * chan.sensors.cost_per_grid
                                                       + len(sim.app_grids) * chan.app.cost_per_grid)
-        return cls(scenario=sim.scenario, seed=sim.seed, issue_records=sim.issues,
+        return cls(scenario=sim.scenario, seed=sim.seed, issue_records=sim.issue_log,
                    alarm_records=sim.false_alarms, category_names=cat_names, territory=terr,
                    patrols=patrols, time_use=time_use, worker_info=worker_info, grids=grids,
                    point_grid=terr.point_grid, routes=[w.route for w in sim.workers],
@@ -152,7 +155,13 @@ class Result:
     @cached_property
     def issues(self) -> pd.DataFrame:
         """One row per issue with its whole history (columns: ``docs/metrics.md``)."""
-        return _issue_table(self._issue_records, self._category_names, self._territory)
+        records = self._issue_records
+        if isinstance(records, IssueLog):
+            values = records.values(release=True)  # the table holds them from now on
+        else:
+            values = ISSUES.read(records or [])
+        self._issue_records = None
+        return _issue_table(values, self._category_names, self._territory)
 
     @cached_property
     def false_alarms(self) -> pd.DataFrame:
@@ -183,13 +192,17 @@ class Result:
     def iter_visits(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """``(worker, points, times)`` of every patrol visit, one worker at a time."""
         p = self.patrols
-        if len(p) == 0:
+        return self._expand(p["worker"].to_numpy(), p["start"].to_numpy(), p["first_visit"].to_numpy(),
+                            p["visits"].to_numpy())
+
+    def _expand(self, worker: np.ndarray, start: np.ndarray, k0: np.ndarray,
+                n: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """``(worker, points, times)`` of the visits of the patrol segments given by columns,
+        one worker at a time."""
+        if len(worker) == 0:
             return
-        order = np.argsort(p["worker"].to_numpy(), kind="stable")
-        worker = p["worker"].to_numpy()[order]
-        start = p["start"].to_numpy()[order]
-        k0 = p["first_visit"].to_numpy()[order]
-        n = p["visits"].to_numpy()[order]
+        order = np.argsort(worker, kind="stable")
+        worker, start, k0, n = worker[order], start[order], k0[order], n[order]
         bounds = np.flatnonzero(np.diff(worker)) + 1
         for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(worker)]):
             w = int(worker[lo])
@@ -223,8 +236,63 @@ class Result:
         """Per day (whole days after the warm-up): share of patrol points and of grids visited."""
         warmup = self.warmup if warmup is None else warmup
         days = metrics.coverage_days(self.horizon, warmup)
-        return metrics.coverage_by_day(((p, t) for _, p, t in self.iter_visits()),
-                                       self._point_grid, len(self.grids), days)
+        return metrics.coverage_table(self._points_seen(days), self._point_grid, len(self.grids), days)
+
+    def _points_seen(self, days: list[tuple[float, float]]) -> np.ndarray:
+        """Days × patrol points: visited at least once that day. Exact, as if every visit were
+        expanded from the patrol segments (:meth:`iter_visits`), but without expanding them on
+        fixed-cycle routes: a segment whose first and last visits fall in one day visits, that
+        day, a run of consecutive places of its cycle (all of them if it is at least one
+        cycle long). Segments across a day's bounds, and other routes, are expanded."""
+        starts = np.array([d[0] for d in days])
+        ends = np.array([d[1] for d in days])
+        seen = np.zeros((len(days), len(self._point_grid)), dtype=bool)
+        p = self.patrols
+        if len(p) == 0:
+            return seen
+        worker = p["worker"].to_numpy()
+        start = p["start"].to_numpy()
+        k0 = p["first_visit"].to_numpy()
+        n = p["visits"].to_numpy()
+        routes = self._routes
+        fixed = np.array([isinstance(r, FixedCycle) for r in routes], dtype=bool)
+        cycles = [r.cycle if isinstance(r, FixedCycle) else np.empty(0, np.int64) for r in routes]
+        length = np.array([len(c) for c in cycles], dtype=np.int64)
+        block = np.concatenate([[0], np.cumsum(length)[:-1]])  # where each route's cycle starts
+        cum = np.concatenate([r.cum if isinstance(r, FixedCycle) else np.empty(0) for r in routes])
+        period = np.array([r.period if isinstance(r, FixedCycle) else 0.0 for r in routes])
+        on_cycle = np.flatnonzero(fixed[worker])
+        cycle_points = np.concatenate(cycles) if cycles else np.empty(0, np.int64)
+        expanded = np.ones(len(p), dtype=bool)  # segments left to expand visit by visit
+        # Per segment on a cycle that lies within one day: that day and its run of places of
+        # the concatenated cycles, [lo, hi) (two runs if it wraps round). Segments are taken
+        # in blocks (in the order recorded, nearly by time), to keep the arrays small.
+        for b0 in range(0, len(on_cycle), 1 << 14):
+            sel = on_cycle[b0:b0 + (1 << 14)]
+            w, ks, L = worker[sel], k0[sel], length[worker[sel]]
+            # the first and last visits' times, computed as iter_visits computes every visit's
+            per, first = period[w], block[w]
+            base = start[sel] - _cycle_offset(ks, L, per, cum, first)
+            t_first = base + _cycle_offset(ks, L, per, cum, first)
+            t_last = base + _cycle_offset(ks + n[sel] - 1, L, per, cum, first)
+            day = np.searchsorted(starts, t_first, side="right") - 1
+            ok = ((day >= 0) & (day == np.searchsorted(starts, t_last, side="right") - 1)
+                  & (t_last < ends[np.clip(day, 0, None)]))
+            expanded[sel[ok]] = False
+            d, w, L, ks = day[ok], w[ok], L[ok], ks[ok]
+            i0 = ks % L
+            count = np.minimum(n[sel][ok], L)
+            lo = block[w] + i0
+            wraps = i0 + count > L
+            hi = np.where(wraps, block[w] + L, lo + count)
+            _mark_runs(seen, np.concatenate([d, d[wraps]]),  # the part after a wrap: [block, block + i0 + count − L)
+                       np.concatenate([lo, block[w][wraps]]),
+                       np.concatenate([hi, (block[w] + i0 + count - L)[wraps]]), cycle_points)
+        # the rest, visit by visit
+        rest = expanded
+        for _, points, times in self._expand(worker[rest], start[rest], k0[rest], n[rest]):
+            metrics.mark_visits(seen, starts, ends, points, times)
+        return seen
 
     # --- metrics -----------------------------------------------------------------------
     def summary(self, warmup: float | None = None) -> pd.Series:
@@ -389,15 +457,45 @@ def _read_mechanism_tables(src: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _issue_table(issues: list[Issue], cat_names: list[str], terr: Territory) -> pd.DataFrame:
-    """The issue records as a table (its spec: :data:`govsim.tables.ISSUES`): one C-level pass
-    over the records per column; community and street from the grid."""
-    values = ISSUES.read(issues)
+def _issue_table(values: dict[str, np.ndarray], cat_names: list[str], terr: Territory) -> pd.DataFrame:
+    """The issue records (their recorded values, as :meth:`TableSpec.read` gives them) as a
+    table (its spec: :data:`govsim.tables.ISSUES`); community and street from the grid."""
     grid = values["grid"]
     return ISSUES.from_records(values, {
         "community": pd.Categorical.from_codes(terr.grid_community[grid], pd.Index(terr.communities)),
         "street": pd.Categorical.from_codes(terr.grid_street[grid], pd.Index(terr.streets)),
     }, categories={"category": cat_names})
+
+
+def _mark_runs(seen: np.ndarray, day: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+               cycle_points: np.ndarray, step: int = 4) -> None:
+    """Mark in ``seen`` (days × points) the points of places ``[lo, hi)`` of the concatenated
+    cycles ``cycle_points`` as visited on ``day``, a few days at a time."""
+    if len(day) == 0:
+        return
+    order = np.argsort(day, kind="stable")
+    day, lo, hi = day[order], lo[order], hi[order]
+    width = len(cycle_points) + 1
+    d0 = int(day[0])
+    while d0 <= day[-1]:
+        a, b = np.searchsorted(day, [d0, d0 + step])
+        if a < b:
+            nd = min(step, len(seen) - d0)
+            at = (day[a:b] - d0) * width
+            change = (np.bincount(at + lo[a:b], minlength=nd * width)
+                      - np.bincount(at + hi[a:b], minlength=nd * width))
+            covered = np.cumsum(change.reshape(nd, width), axis=1)[:, :-1] > 0
+            rows, cols = np.nonzero(covered)
+            seen[rows + d0, cycle_points[cols]] = True
+        d0 = int(day[b]) if b < len(day) else d0 + step  # on to the next day with runs
+
+
+def _cycle_offset(k: np.ndarray, length: np.ndarray, period: np.ndarray, cum: np.ndarray,
+                  first: np.ndarray) -> np.ndarray:
+    """Offsets of visits ``k`` of fixed cycles (each of its ``length``, ``period`` and place
+    ``first`` of its cumulative step times in ``cum``), as :meth:`FixedCycle.visits` computes them."""
+    q, i = np.divmod(k, length)
+    return q * period + cum[first + i]
 
 
 def _json_safe(obj: Any) -> Any:

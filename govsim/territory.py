@@ -52,9 +52,16 @@ class Territory:
         self._py = self.point_y.tolist()
         self._pgrid = self.point_grid.tolist()
         self._manhattan = self.metric == "manhattan"
+        # distance() for this metric without the test (it is called on every dispatch)
+        self.distance = self._manhattan_distance if self._manhattan else self._euclidean_distance  # type: ignore[method-assign]
         self._tree: cKDTree | None = None
-        self._near: dict[tuple[int, float], list[tuple[float, int]]] = {}
+        self._near: dict[tuple[int, float], tuple[list[float], list[int]]] = {}
         self._near_set: dict[tuple[int, float], frozenset[int]] = {}
+        self._near_mask: dict[tuple[int, float], int] = {}
+        # the numbers of the cached neighbourhoods, shared by all of them (memory: a district
+        # of 1,650 grids keeps about a million neighbour entries)
+        self._shared_ids = list(range(len(self.grid_names)))
+        self._shared_d: dict[float, float] = {}
         # Largest distance from any position inside a grid to that grid's centre.
         half = float(self.grid_edge.max()) / 2
         self.centre_slack = 2 * half if self._manhattan else math.sqrt(2) * half
@@ -84,9 +91,23 @@ class Territory:
             return abs(dx) + abs(dy)
         return math.hypot(dx, dy)
 
+    def _manhattan_distance(self, a: int, b: int) -> float:
+        px, py = self._px, self._py
+        return abs(px[a] - px[b]) + abs(py[a] - py[b])
+
+    def _euclidean_distance(self, a: int, b: int) -> float:
+        px, py = self._px, self._py
+        return math.hypot(px[a] - px[b], py[a] - py[b])
+
     def grids_near(self, grid: int, radius_m: float) -> list[tuple[float, int]]:
         """``(centre distance, grid)`` of grids whose centre lies within ``radius_m`` of
-        ``grid``'s centre, nearest first (cached; a KD-tree query, never a full scan)."""
+        ``grid``'s centre, nearest first (ties: lower grid first); a KD-tree query, never a
+        full scan. :meth:`near` gives the same as two cached lists."""
+        distances, grids = self.near(grid, radius_m)
+        return list(zip(distances, grids))
+
+    def near(self, grid: int, radius_m: float) -> tuple[list[float], list[int]]:
+        """The centre distances and the grids of :meth:`grids_near`, as two lists (cached)."""
         key = (grid, radius_m)
         found = self._near.get(key)
         if found is None:
@@ -97,8 +118,22 @@ class Territory:
             idx = self._tree.query_ball_point(centre, r=radius_m, p=p)
             d = self._centre_distances(grid, np.asarray(idx, dtype=np.intp))
             order = np.lexsort((idx, d))
-            found = list(zip(d[order].tolist(), np.asarray(idx)[order].tolist()))
+            shared_d, ids = self._shared_d, self._shared_ids
+            found = ([shared_d.setdefault(x, x) for x in d[order].tolist()],
+                     [ids[g] for g in np.asarray(idx, dtype=np.intp)[order].tolist()])
             self._near[key] = found
+        return found
+
+    def near_mask(self, grid: int, radius_m: float) -> int:
+        """The grids of :meth:`grids_near` as a bit mask (bit ``g`` set for grid ``g``; cached:
+        a few hundred bytes per grid where a set takes kilobytes)."""
+        key = (grid, radius_m)
+        found = self._near_mask.get(key)
+        if found is None:
+            bits = np.zeros(self.n_grids, dtype=bool)
+            bits[self.near(grid, radius_m)[1]] = True
+            found = int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
+            self._near_mask[key] = found
         return found
 
     def grids_near_set(self, grid: int, radius_m: float) -> frozenset[int]:
@@ -106,7 +141,7 @@ class Territory:
         key = (grid, radius_m)
         found = self._near_set.get(key)
         if found is None:
-            found = frozenset(g for _, g in self.grids_near(grid, radius_m))
+            found = frozenset(self.near(grid, radius_m)[1])
             self._near_set[key] = found
         return found
 

@@ -14,12 +14,12 @@ categories see exactly the same issues whatever their policies
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-import simpy
+from simpy.core import URGENT
 
 from govsim.agents.participation import keep_probability
 from govsim.issues import INF, Channel, Issue
@@ -139,40 +139,85 @@ class IssuePlan:
 
 
 class Residents:
-    """Creates the planned issues at their times and files the residents' reports."""
+    """Creates the planned issues at their times and files the residents' reports.
+
+    The arrivals are a chain of scheduled calls, each creating the issues of one
+    moment and scheduling the next; the plan is read in blocks of :attr:`BLOCK`
+    issues, so that only one block is ever held as Python numbers.
+    """
+
+    BLOCK = 4096
 
     def __init__(self, sim: Simulation, plan: IssuePlan) -> None:
         self.sim = sim
         self.plan = plan
-        sim.env.process(self.run())
-
-    def run(self) -> Generator[simpy.Event, Any, None]:
-        sim, env, plan = self.sim, self.sim.env, self.plan
         cats = sim.categories
-        times = plan.time.tolist()
-        category = plan.category.tolist()
-        point = plan.point.tolist()
-        grid = plan.grid.tolist()
-        handling = plan.handling.tolist()
-        lifetime = plan.lifetime.tolist()
-        report_at = plan.report_at.tolist()
-        sensor_at = plan.sensor_at.tolist()
-        found_at = [(channel, at.tolist()) for channel, at in plan.found_at.items()]
-        is_dispute = [s is not None for s in cats.on_spot_success]
-        dispute_u: list[list[float]] = plan.dispute_u.tolist() if any(is_dispute) else []
-        priority, deadline = cats.priority, cats.deadline
-        for i, t in enumerate(times):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            c = category[i]
-            issue = Issue(i, c, grid[i], point[i], priority[c], t, t + deadline[c],
-                          handling[i], t + lifetime[i],
-                          dispute_u=tuple(dispute_u[i]) if is_dispute[c] else None)
+        self._is_dispute = [s is not None for s in cats.on_spot_success]
+        self._any_dispute = any(self._is_dispute)
+        self._next = 0  # the next issue to create
+        self._first = self._block_end = 0  # the block of the plan read: issues [first, end)
+        self._time: list[float] = []
+        self._category: list[int] = []
+        self._point: list[int] = []
+        self._grid: list[int] = []
+        self._handling: list[float] = []
+        self._lifetime: list[float] = []
+        self._report_at: list[float] = []
+        self._sensor_at: list[float] = []
+        self._found_at: list[tuple[str, list[float]]] = []
+        self._dispute_u: list[list[float]] = []
+        # started like a SimPy process: an urgent call now (where its initialisation would be)
+        sim.env.call_later(0.0, self._arrive, (False,), priority=URGENT)
+
+    def _read_block(self, first: int) -> None:
+        """The plan's issues ``first, first + 1, …`` (one block) as Python lists."""
+        plan, last = self.plan, min(first + self.BLOCK, len(self.plan))
+        rows = slice(first, last)
+        self._first = first
+        self._block_end = last
+        self._time = plan.time[rows].tolist()
+        self._category = plan.category[rows].tolist()
+        self._point = plan.point[rows].tolist()
+        self._grid = plan.grid[rows].tolist()
+        self._handling = plan.handling[rows].tolist()
+        self._lifetime = plan.lifetime[rows].tolist()
+        self._report_at = plan.report_at[rows].tolist()
+        self._sensor_at = plan.sensor_at[rows].tolist()
+        self._found_at = [(channel, at[rows].tolist()) for channel, at in plan.found_at.items()]
+        self._dispute_u = plan.dispute_u[rows].tolist() if self._any_dispute else []
+
+    def _arrive(self, due: bool) -> None:
+        """Create every issue due now, then schedule the next arrival. ``due``: this call was
+        scheduled for the next issue, which is created without comparing times again."""
+        sim = self.sim
+        env = sim.env
+        cats = sim.categories
+        priority, deadline, is_dispute = cats.priority, cats.deadline, self._is_dispute
+        n = len(self.plan)
+        i = self._next
+        while i < n:
+            if i >= self._block_end:
+                self._read_block(i)
+            j = i - self._first
+            t = self._time[j]
+            if t > env.now and not due:
+                self._next = i
+                env.call_later(t - env.now, self._arrive, (True,))
+                return
+            due = False
+            c = self._category[j]
+            issue = Issue(i, c, self._grid[j], self._point[j], priority[c], t, t + deadline[c],
+                          self._handling[j], t + self._lifetime[j],
+                          dispute_u=tuple(self._dispute_u[j]) if is_dispute[c] else None)
             sim.issue_arose(issue)
-            if report_at[i] < INF:
-                sim.after(report_at[i] - t, sim.discover, issue, Channel.REPORT)
-            if sensor_at[i] < INF:
-                sim.after(sensor_at[i] - t, sim.discover, issue, Channel.SENSOR)
-            for channel, at in found_at:
-                if at[i] < INF:
-                    sim.after(at[i] - t, sim.discover, issue, channel)
+            report_at = self._report_at[j]
+            if report_at < INF:
+                sim.after(report_at - t, sim.discover, issue, Channel.REPORT)
+            sensor_at = self._sensor_at[j]
+            if sensor_at < INF:
+                sim.after(sensor_at - t, sim.discover, issue, Channel.SENSOR)
+            for channel, at in self._found_at:
+                if at[j] < INF:
+                    sim.after(at[j] - t, sim.discover, issue, channel)
+            i += 1
+        self._next = n

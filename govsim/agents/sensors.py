@@ -9,11 +9,10 @@ dispatched like a real one and costing a trip and a short check on site.
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-import simpy
+from simpy.core import URGENT
 
 from govsim.issues import INF, Channel, Issue
 
@@ -71,18 +70,28 @@ class FalseAlarms:
         self.point = first + (rng.random(n) * count).astype(np.int64)
         self.check = np.asarray(cfg.false_alarm_check.sample(rng, n), float) if n else np.empty(0)
         self.first_id = first_id
-        if n:
-            sim.env.process(self.run())
+        self._next = 0
+        if n:  # started like a SimPy process: an urgent call now
+            sim.env.call_later(0.0, self._raise, (False,), priority=URGENT)
 
     def __len__(self) -> int:
         return len(self.time)
 
-    def run(self) -> Generator[simpy.Event, Any, None]:
+    def _raise(self, due: bool) -> None:
+        """Raise every alarm due now (``due``: the next one is), then schedule the next."""
         sim, env, terr = self.sim, self.sim.env, self.sim.territory
-        for i, (t, p, check) in enumerate(zip(self.time.tolist(), self.point.tolist(), self.check.tolist())):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            alarm = Issue(self.first_id + i, -1, terr.grid_of_point(p), p, 3, t, INF, check, INF,
+        i = self._next
+        while i < len(self.time):
+            t = float(self.time[i])
+            if t > env.now and not due:
+                self._next = i
+                env.call_later(t - env.now, self._raise, (True,))
+                return
+            due = False
+            p = int(self.point[i])
+            alarm = Issue(self.first_id + i, -1, terr.grid_of_point(p), p, 3, t, INF, float(self.check[i]), INF,
                           false_alarm=True)
             sim.false_alarms.append(alarm)
             sim.discover(alarm, Channel.SENSOR)
+            i += 1
+        self._next = i

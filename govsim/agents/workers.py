@@ -5,12 +5,17 @@ otherwise patrols its route. A dispatch interrupts the patrol (a SimPy
 interrupt); the worker walks to the issue, handles it, and then walks back to
 its route and resumes where it left off. Work in hand at the end of a shift is
 finished; off shift nothing is patrolled or handled.
+
+A worker's day is a generator that yields how long the worker waits, in hours; the
+engine runs it as an :class:`~govsim.engine.Activity`, which orders its waits and
+interrupts exactly as SimPy orders a process's timeouts and interrupts, without an
+event object per wait.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import simpy
 
@@ -64,15 +69,17 @@ class GridWorker:
         self.n_handled = 0
         self._state = OFF
         self._since = 0.0
-        self.process = self.env.process(self.run())
+        self._time_use = sim.records.time_use
+        self.process = self.env.activity(self.run())
 
     # --- the working day ---------------------------------------------------------------
-    def run(self) -> Generator[simpy.Event, Any, None]:
+    def run(self) -> Generator[float, None, None]:
+        """The worker's days (an :class:`~govsim.engine.Activity`: it yields how long it waits)."""
         env = self.env
         while True:
             start, end = self.shift.window(env.now)
             if start > env.now:
-                yield env.timeout(start - env.now)
+                yield start - env.now
             self._enter(IDLE)
             self.pos = self.route.point_at(self.route_k)
             while env.now < end:
@@ -85,21 +92,21 @@ class GridWorker:
                     yield from self._patrol(end)
             self._enter(OFF)
 
-    def _handle(self, issue: Issue) -> Generator[simpy.Event, Any, None]:
+    def _handle(self, issue: Issue) -> Generator[float, None, None]:
         """Walk to the issue and handle it on site."""
         env = self.env
         self._enter(TRAVEL)
         walk = self.sim.territory.distance(self.pos, issue.point) / self.speed_mph
         if walk > 0:
-            yield env.timeout(walk)
+            yield walk
         self.pos = issue.point
         self.sim.arrive(issue, self)
         self._enter(HANDLE)
-        yield env.timeout(issue.handling_time / self.skill)
+        yield issue.handling_time / self.skill
         self.n_handled += 1
         self.sim.finish_on_site(issue, self)
 
-    def _patrol(self, end: float) -> Generator[simpy.Event, Any, None]:
+    def _patrol(self, end: float) -> Generator[float, None, None]:
         """Patrol until the shift ends or a dispatch interrupts (the worker is free meanwhile)."""
         env = self.env
         board = self.sim.board
@@ -109,17 +116,19 @@ class GridWorker:
                 yield from self._walk_back(self.route.point_at(0), end)
                 if env.now < end:
                     self._enter(IDLE)
-                    yield env.timeout(end - env.now)
+                    yield end - env.now
             elif not self.sim.patrol.enabled:
                 self._enter(IDLE)
-                yield env.timeout(end - env.now)
+                yield end - env.now
             else:
-                yield from self._walk_back(self.route.point_at(self.route_k), end)
+                target = self.route.point_at(self.route_k)
+                if self.pos != target:
+                    yield from self._walk_back(target, end)
                 if env.now < end:
                     self._enter(PATROL)
                     self.segment = PatrolSegment(self, self.route, env.now, self.route_k, end)
                     self.sim.patrol.segment_started(self.segment)
-                    yield env.timeout(end - env.now)
+                    yield end - env.now
         except simpy.Interrupt:
             board.set_busy(self)
             self._close_segment(interrupted=True)
@@ -127,19 +136,19 @@ class GridWorker:
         board.set_busy(self)
         self._close_segment()
 
-    def _walk_back(self, target: int, end: float) -> Generator[simpy.Event, Any, None]:
+    def _walk_back(self, target: int, end: float) -> Generator[float, None, None]:
         """Walk to ``target`` (the route, or a responder's post), stopping at the shift's end."""
         if self.pos != target:
             self._enter(TRAVEL)
             walk = self.sim.territory.distance(self.pos, target) / self.speed_mph
-            yield self.env.timeout(min(walk, end - self.env.now))
+            yield min(walk, end - self.env.now)
             self.pos = target
 
     # --- bookkeeping ------------------------------------------------------------------
     def _enter(self, state: int) -> None:
         now = self.env.now
         if now > self._since and self._state != OFF:
-            self.sim.records.time_use(self.id, self._state, self._since, now)
+            self._time_use(self.id, self._state, self._since, now)
         self._state = state
         self._since = now
 
@@ -173,8 +182,9 @@ class GridWorker:
     def position(self) -> int:
         """The patrol point where the worker is (the last one reached)."""
         seg = self.segment
-        if seg is not None:
-            return self.route.point_at(seg.last_visit(self.env.now))
+        if seg is not None:  # (PatrolSegment.last_visit, inlined)
+            route = self.route
+            return route.point_at(route.last_visit(seg.k0, seg.off0 + self.env.now - seg.start))
         return self.pos
 
     def __repr__(self) -> str:

@@ -102,15 +102,18 @@ class RunView:
     @cached_property
     def issues(self) -> pd.DataFrame:
         """The issues created at or after the warm-up."""
-        return self.all_issues[self.all_issues["created_at"] >= self.warmup]
+        from govsim.metrics import after_warmup
+
+        return after_warmup(self.all_issues, self.warmup)
 
     @cached_property
     def handled_by_kind(self) -> pd.Series:
         """Issues resolved by a worker, counted by the worker's ``kind``."""
         df = self.issues
         kind = self.workers["kind"].to_numpy()
-        handled = df[(df["status"] == Status.RESOLVED) & (df["handler"] >= 0)]
-        return pd.Series(kind[handled["handler"].to_numpy()]).value_counts()
+        handler = df["handler"].to_numpy()
+        handled = (df["status"] == Status.RESOLVED).to_numpy() & (handler >= 0)
+        return pd.Series(kind[handler[handled]]).value_counts()
 
     def handled_by(self, kind: str) -> int:
         """Issues created in the measured period and resolved by workers of ``kind``."""

@@ -36,6 +36,7 @@ class WorkBoard:
         self.n_free = 0
         self._waiting_in_grid = [0] * n
         self.waiting_grids: set[int] = set()  # grids with at least one waiting issue
+        self.waiting_mask = 0  # the same as a bit mask (bit g: grid g)
 
     # --- workers ---------------------------------------------------------------------------
     def set_free(self, worker: GridWorker) -> None:
@@ -83,12 +84,16 @@ class WorkBoard:
         best: GridWorker | None = None
         best_d = math.inf
         slack = 2 * terr.centre_slack
-        for centre_d, g in terr.grids_near(issue.grid, radius_m + slack):
+        free_in_grid, distance, point = self.free_in_grid, terr.distance, issue.point
+        for centre_d, g in zip(*terr.near(issue.grid, radius_m + slack)):
             if centre_d - slack > best_d:
                 break
-            for w in self.free_in_grid[g].values():
+            free = free_in_grid[g]
+            if not free:
+                continue
+            for w in free.values():
                 if w.can_handle(issue):
-                    d = terr.distance(w.position(), issue.point)
+                    d = distance(w.position(), point)
                     if d <= radius_m and (d < best_d or (d == best_d and best is not None and w.id < best.id)):
                         best, best_d = w, d
         return best
@@ -112,7 +117,9 @@ class WorkBoard:
         self.n_waiting += 1
         g = issue.grid
         self._waiting_in_grid[g] += 1
-        self.waiting_grids.add(g)
+        if self._waiting_in_grid[g] == 1:
+            self.waiting_grids.add(g)
+            self.waiting_mask |= 1 << g
         heapq.heappush(self.queues[issue.grid],
                        (issue.priority, issue.queued_at, issue.id, issue.queue_version, issue))
 
@@ -134,23 +141,38 @@ class WorkBoard:
         self._waiting_in_grid[g] -= 1
         if self._waiting_in_grid[g] == 0:
             self.waiting_grids.discard(g)
+            self.waiting_mask &= ~(1 << g)
 
     def waiting_among(self, grids: frozenset[int]) -> list[int]:
-        """The grids of ``grids`` with waiting issues (walks the smaller of the two sets)."""
-        waiting = self.waiting_grids
-        if len(waiting) < len(grids):
-            return [g for g in waiting if g in grids]
-        return [g for g in grids if g in waiting]
+        """The grids of ``grids`` with waiting issues (in no particular order: the choice of
+        :meth:`best_waiting` does not depend on it)."""
+        return list(self.waiting_grids.intersection(grids))
 
-    def best_waiting(self, worker: GridWorker, grids: Iterable[int], radius_m: float = math.inf) -> Issue | None:
+    def waiting_in(self, mask: int) -> list[int]:
+        """The grids of bit ``mask`` (as :meth:`Territory.near_mask` gives them) with waiting
+        issues, in increasing order."""
+        x = self.waiting_mask & mask
+        grids = []
+        while x:
+            low = x & -x
+            grids.append(low.bit_length() - 1)
+            x ^= low
+        return grids
+
+    def best_waiting(self, worker: GridWorker, grids: Iterable[int], radius_m: float = math.inf,
+                     here: int | None = None) -> Issue | None:
         """The most urgent (then longest waiting) issue in ``grids`` that ``worker`` can
-        handle, within ``radius_m`` of it; removed from its queue."""
+        handle, within ``radius_m`` of it (of point ``here``, default: where the worker is
+        now); removed from its queue."""
         if self.n_waiting == 0:
             return None
         best_key: tuple[int, float, int] | None = None
         best_grid = -1
         best_entry: QueueEntry | None = None
-        here = worker.position() if radius_m < math.inf else -1
+        if not radius_m < math.inf:
+            here = -1
+        elif here is None:
+            here = worker.position()
         for g in grids:
             entry = self._top(g, worker, here, radius_m)
             if entry is None:

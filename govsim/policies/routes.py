@@ -114,31 +114,51 @@ class FixedCycle(PatrolRoute):
         where = self._where.get(point)
         if where is None:
             return None
-        L, T = self.length, self.period
-        best = None
-        for i in where:
+        L, T, cum = self.length, self.period, self._cum
+        best: int | None = None
+        best_off = 0.0
+        for i in where:  # visit k = q × L + i is at offset q × T + cum[i] (offset(), inlined)
             k = k_from + (i - k_from) % L
-            off = self.offset(k)
+            q = k // L
+            off = q * T + cum[i]
             if off < min_offset:
-                k += L * math.ceil((min_offset - off) / T - EPS)
-                while self.offset(k) < min_offset - EPS:
+                m = math.ceil((min_offset - off) / T - EPS)
+                k += L * m
+                q += m
+                off = q * T + cum[i]
+                while off < min_offset - EPS:
                     k += L
+                    q += 1
+                    off = q * T + cum[i]
             if best is None or k < best:
-                best = k
-        if best is None or self.offset(best) > max_offset:
+                best, best_off = k, off
+        if best is None or best_off > max_offset:
             return None
         return best
 
     def last_visit(self, k_from: int, max_offset: float) -> int:
-        q = math.floor(max_offset / self.period)
-        r = max_offset - q * self.period
-        i = bisect.bisect_right(self._cum, r + EPS) - 1
-        k = q * self.length + max(i, 0)
-        while self.offset(k) > max_offset + EPS:
-            k -= 1
-        while self.offset(k + 1) <= max_offset + EPS:  # floor() may round a cycle low
-            k += 1
-        return max(k, k_from)
+        # visit k = q × length + i is at offset q × period + cum[i] (offset(), inlined: this
+        # is the hottest query of a run)
+        period, length, cum = self.period, self.length, self._cum
+        q = math.floor(max_offset / period)
+        r = max_offset - q * period
+        i = bisect.bisect_right(cum, r + EPS) - 1
+        if i < 0:
+            i = 0
+        limit = max_offset + EPS
+        while q * period + cum[i] > limit:  # one visit back
+            i -= 1
+            if i < 0:
+                q, i = q - 1, length - 1
+        while True:  # floor() may round a cycle low: one visit on while it is still reached
+            j, qj = i + 1, q
+            if j == length:
+                j, qj = 0, q + 1
+            if qj * period + cum[j] > limit:
+                break
+            q, i = qj, j
+        k = q * length + i
+        return k if k > k_from else k_from
 
     def visits(self, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q, i = np.divmod(np.asarray(ks, dtype=np.int64), self.length)

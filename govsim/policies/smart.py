@@ -56,8 +56,8 @@ class SmartDispatch(DispatchPolicy):
         if self.board.n_waiting == 0:
             return
         terr = self.sim.territory
-        near = terr.grids_near_set(terr.grid_of_point(worker.position()), self._search)
-        grids = self.board.waiting_among(near)
-        issue = self.board.best_waiting(worker, grids, self.radius)
+        here = worker.position()
+        grids = self.board.waiting_in(terr.near_mask(terr.grid_of_point(here), self._search))
+        issue = self.board.best_waiting(worker, grids, self.radius, here=here)
         if issue is not None:
             self.board.assign(issue, worker)
