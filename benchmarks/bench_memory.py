@@ -54,10 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         peak = max(info["peak_rss_after_mib"][p] for p in PHASES)
         rows.append({"horizon": h, "issues": info["n_issues"], "peak_rss_mib": peak,
                      **{f"rss_after_{p}_mib": info["peak_rss_after_mib"][p] for p in PHASES}})
-        print(f"{h:>6}: {info['n_issues']:>9,} issues, peak RSS {peak:7.0f} MiB "
-              f"(after build {info['peak_rss_after_mib']['build']:.0f}, run {info['peak_rss_after_mib']['run']:.0f}, "
-              f"tables {info['peak_rss_after_mib']['tables']:.0f}, summary {info['peak_rss_after_mib']['summary']:.0f})",
-              flush=True)
+        after = info["peak_rss_after_mib"]
+        print(f"{h:>6}: {info['n_issues']:>9,} issues, peak RSS {peak:7.0f} MiB (after build "
+              f"{after['build']:.0f}, run {after['run']:.0f}, tables {after['tables']:.0f}, "
+              f"summary {after['summary']:.0f})", flush=True)
     out: dict[str, Any] = {"rows": rows, "date": time.strftime("%Y-%m-%d"),
                            "govsim": os.environ.get("PYTHONPATH", "") or str(HERE.parent)}
     if len(rows) >= 2:

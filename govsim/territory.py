@@ -53,7 +53,8 @@ class Territory:
         self._pgrid = self.point_grid.tolist()
         self._manhattan = self.metric == "manhattan"
         # distance() for this metric without the test (it is called on every dispatch)
-        self.distance = self._manhattan_distance if self._manhattan else self._euclidean_distance  # type: ignore[method-assign]
+        metric_distance = self._manhattan_distance if self._manhattan else self._euclidean_distance
+        self.distance = metric_distance  # type: ignore[method-assign]
         self._tree: cKDTree | None = None
         self._near: dict[tuple[int, float], tuple[list[float], list[int]]] = {}
         self._near_set: dict[tuple[int, float], frozenset[int]] = {}
