@@ -166,7 +166,12 @@ class Labels:
     font: str | None = None
 
     def __call__(self, key: str, **fields: object) -> str:
-        en, zh = LABELS[key]
+        return self.text(LABELS[key], **fields)
+
+    def text(self, pair: tuple[str, str], **fields: object) -> str:
+        """One ``(English, Chinese)`` pair in ``lang``, with ``fields`` filled in (a figure's
+        own labels, kept beside the figure, use this too)."""
+        en, zh = pair
         text = zh if self.lang == "zh" else en
         return text.format(**fields) if fields else text
 

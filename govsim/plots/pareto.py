@@ -42,9 +42,7 @@ PARETO_LABELS: dict[str, tuple[str, str]] = {
 
 
 def _say(tr: Labels, key: str, **fields: object) -> str:
-    en, zh = PARETO_LABELS[key]
-    text = zh if tr.lang == "zh" else en
-    return text.format(**fields) if fields else text
+    return tr.text(PARETO_LABELS[key], **fields)
 
 
 def _short(v: object) -> str:

@@ -39,9 +39,7 @@ TEXT: dict[str, tuple[str, str]] = {
 
 
 def _text(tr: Labels, key: str, **fields: object) -> str:
-    en, zh = TEXT[key]
-    text = zh if tr.lang == "zh" else en
-    return text.format(**fields) if fields else text
+    return tr.text(TEXT[key], **fields)
 
 
 def _metrics(sens: Sensitivity, metrics: Sequence[str] | None) -> list[str]:
