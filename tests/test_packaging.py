@@ -278,8 +278,10 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> Non
     venv = tmp_path / "venv"
     _sh([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], tmp_path, env)
     python, exe = venv / "bin" / "python", venv / "bin" / "govsim"
-    _sh([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--quiet", str(wheel)],
-        tmp_path, env, timeout=300)
+    # --ignore-installed: the outer environment may hold govsim of the same version (CI installs
+    # the checkout non-editably), which pip would otherwise count as already satisfied.
+    _sh([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--ignore-installed",
+         "--quiet", str(wheel)], tmp_path, env, timeout=300)
     work = tmp_path / "work"  # outside the checkout: the checkout cannot be imported from here
     work.mkdir()
     where = _sh([str(python), "-c", "import govsim; print(govsim.__file__)"], work, env).strip()
