@@ -37,7 +37,7 @@ def test_calibrate_writes_a_valid_scenario(calibrated, capsys) -> None:
     assert main(["validate", str(calibrated)]) == 0
     capsys.readouterr()
     assert main(["run", str(calibrated), "--set", "horizon=8d", "--set", "warmup=1d"]) == 0
-    assert "n_issues" in capsys.readouterr().out
+    assert "Issues" in capsys.readouterr().out
 
 
 @needs_la

@@ -20,7 +20,7 @@ SHORT = ["--set", "horizon=2d"]
 def test_run_prints_summary_and_writes_tables(tmp_path, capsys):
     assert main(["run", SMART, "--seed", "3", *SHORT, "--out", str(tmp_path), "--format", "csv"]) == 0
     out = capsys.readouterr().out
-    assert "resolution_time_p90" in out and "point_coverage" in out
+    assert "Resolution time, p90 (h)" in out and "Patrol-point coverage (%)" in out  # readable, with units
     for name in ("issues", "false_alarms", "patrols", "workers", "grids"):
         assert (tmp_path / f"{name}.csv").is_file()
     summary = pd.read_csv(tmp_path / "summary.csv", index_col="metric")["value"]
@@ -34,7 +34,7 @@ def test_compare_prints_both_and_differences(capsys):
     header = out.splitlines()[1]
     assert "traditional_patrol" in header and "smart_dispatch" in header and "difference" in header
     n_issues = out.splitlines()[2].split()
-    assert n_issues[0] == "n_issues" and n_issues[1] == n_issues[2]  # same issues on the same seed
+    assert n_issues[0] == "Issues" and n_issues[1] == n_issues[2]  # same issues on the same seed
 
 
 def test_validate_ok(capsys):

@@ -26,7 +26,7 @@ SHORT = ["--set", "horizon=2d"]
 
 
 def test_run_with_replications(capsys) -> None:
-    assert main(["run", SMART, "-n", "3", "--seed", "2", *SHORT, "--warmup", "12h", "--jobs", "1"]) == 0
+    assert main(["run", SMART, "-n", "3", "--seed", "2", *SHORT, "--warmup", "12h", "--jobs", "1", "--raw"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("smart_dispatch: 3 replications (seed 2")
     assert "warm-up 12h excluded" in out and "95% Student-t intervals" in out
@@ -39,7 +39,7 @@ def test_run_with_replications(capsys) -> None:
 
 
 def test_compare_with_replications(capsys) -> None:
-    assert main(["compare", TRAD, SMART, "-n", "3", "--seed", "1", *SHORT, "--quiet"]) == 0
+    assert main(["compare", TRAD, SMART, "-n", "3", "--seed", "1", *SHORT, "--quiet", "--raw"]) == 0
     out = capsys.readouterr().out
     assert "paired differences (smart_dispatch − traditional_patrol) over 3 replications" in out
     lines = out.splitlines()

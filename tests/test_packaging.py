@@ -288,7 +288,7 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> Non
     assert Path(where).is_relative_to(venv), where
 
     out = _sh([str(exe), "run", "smart_dispatch", *SHORT], work, env)
-    assert out.startswith("smart_dispatch  (seed 2026, horizon 1d") and "n_issues" in out
+    assert out.startswith("smart_dispatch  (seed 2026, horizon 1d") and "Resolution time, p90 (h)" in out
     out = _sh([str(exe), "presets"], work, env)
     assert all(name in out for name in preset_names()) and str(venv) in out
     assert json.loads(_sh([str(exe), "schema"], work, env)) == json.loads(schema_text())

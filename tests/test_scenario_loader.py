@@ -268,7 +268,13 @@ def test_extends_missing_parent(tmp_path: Path) -> None:
     path = write(tmp_path, "child.yaml", "extends: nowhere.yaml\n")
     err = error_of(path)
     assert err.source == str(path)
-    assert err.problems == [Problem("extends", f"file not found: {tmp_path / 'nowhere.yaml'}")]
+    [problem] = err.problems
+    assert problem.path == "extends"
+    # where it looked: the path resolved against the extending file's folder, then the presets
+    assert problem.message.startswith(f"file not found: looked for {tmp_path / 'nowhere.yaml'} "
+                                      f"(relative to the folder of {path}), and for a preset named "
+                                      f"'nowhere': there is none")
+    assert "(presets: " in problem.message and "smart_dispatch" in problem.message
 
 
 def test_extends_parent_syntax_error_names_parent(tmp_path: Path) -> None:

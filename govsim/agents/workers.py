@@ -52,6 +52,8 @@ class GridWorker:
         self.kind = kind  # grid_worker, volunteer, team, alliance, property_staff
         self.role = role
         self.patrols = patrols  # False: waits at its post (route point 0) for dispatches
+        # patrol off (channels.patrol false): walk back to the post after a job (workers.return_home)
+        self.return_home = patrols and sim.scenario.workers.return_home
         self.shift = shift
         self.shift_index = shift_index
         self.route = route
@@ -117,9 +119,12 @@ class GridWorker:
                 if env.now < end:
                     self._enter(IDLE)
                     yield end - env.now
-            elif not self.sim.patrol.enabled:
-                self._enter(IDLE)
-                yield end - env.now
+            elif not self.sim.patrol.enabled:  # patrol off: it waits where its last job was,
+                if self.return_home:  # or (workers.return_home) back at its post
+                    yield from self._walk_back(self.route.point_at(0), end)
+                if env.now < end:
+                    self._enter(IDLE)
+                    yield end - env.now
             else:
                 target = self.route.point_at(self.route_k)
                 if self.pos != target:

@@ -219,7 +219,7 @@ class CaseLog:
         lines.append(f"  window {self.window[0]} -> {self.window[1]} ({self.window_days:.2f} days{rate})")
         cats = c["category"].value_counts()
         top = ", ".join(f"{k} {v / n:.0%}" for k, v in cats.head(5).items())
-        lines.append(f"  {len(cats)} categories: {top}{', ...' if len(cats) > 5 else ''}")
+        lines.append(f"  {len(cats)} {'category' if len(cats) == 1 else 'categories'}: {top}{', ...' if len(cats) > 5 else ''}")
         if (c["channel"] != "").any():
             chans = c["channel"].value_counts()
             lines.append("  channels: " + ", ".join(f"{k} {v / n:.0%}" for k, v in chans.head(6).items())

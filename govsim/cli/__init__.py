@@ -46,25 +46,40 @@ def _load(path: str, sets: Sequence[str] | None, warmup: str | None = None):  # 
     return load_scenario(path, overrides=overrides)
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``"1 file"``, ``"2 files"``: a count with its noun in the right number."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def as_written(scenario: Any, key: str, hours: float) -> str:
+    """A duration of the scenario (``horizon``, ``warmup``) as the file or ``--set`` wrote it
+    (``28d`` stays ``28d``), else formatted (:func:`~govsim.units.format_duration`)."""
+    raw = (scenario.raw or {}).get(key) if isinstance(getattr(scenario, "raw", None), dict) else None
+    return raw.strip() if isinstance(raw, str) and raw.strip() else format_duration(hours)
+
+
 def _seed(args: argparse.Namespace, scenario: Any) -> int:
     if args.seed is not None:
         return args.seed
     return scenario.seed if scenario.seed is not None else 0
 
 
-def format_summary(table: pd.DataFrame | pd.Series) -> str:
-    """A summary (or side-by-side summaries) as aligned text; metrics empty in every column
-    (e.g. dispute metrics of a scenario without disputes), and governance metrics that are 0
-    in every column (mechanisms that are off), are left out."""
+def format_summary(table: pd.DataFrame | pd.Series, raw: bool = False) -> str:
+    """A summary (or side-by-side summaries) as aligned text. Metrics that do not apply are
+    left out, by the rule every summary table follows (:func:`govsim.plots.catalogue.applicable`:
+    empty in every column, e.g. dispute metrics of a scenario without disputes, or a
+    governance metric 0 in every column, its mechanism off). By default each metric is named
+    by the metric catalogue with its unit and its values are in that unit (shares in %,
+    differences of shares in pp, hours to two decimals); ``raw=True``: the identifiers and
+    plain numbers (``discovery_delay_mean``, ``0.8926``), for scripts."""
     if isinstance(table, pd.Series):
         table = table.to_frame()
-    from govsim.metrics import GOVERNANCE_KEYS
+    from govsim.plots.catalogue import applicable, format_summary_table
 
-    numeric = table.apply(pd.to_numeric, errors="coerce")
-    unused = numeric.isna().all(axis=1)
-    mechanism = numeric.index.isin(GOVERNANCE_KEYS)  # hidden when 0 everywhere: mechanism off
-    unused |= mechanism & numeric.fillna(0).eq(0).all(axis=1)
-    table = table[~unused]
+    if not raw:
+        return format_summary_table(table).to_string()
+    levels = [c for c in table.columns if c not in ("difference", "change")]
+    table = table[applicable(table[levels]).to_numpy()]
 
     def fmt(x: Any) -> str:
         if isinstance(x, str):
@@ -78,6 +93,15 @@ def format_summary(table: pd.DataFrame | pd.Series) -> str:
     return table.map(fmt).to_string()
 
 
+def _readable(experiment: Any, args: argparse.Namespace) -> str:
+    """An experiment's table as text: readable metric names (``--raw``: the identifiers)."""
+    if getattr(args, "raw", False):
+        return str(experiment.to_string())
+    from govsim.plots.catalogue import labelled
+
+    return str(labelled(experiment).to_string())
+
+
 def _experiment_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {"jobs": args.jobs, "scheduler": args.scheduler, "out": args.out, "force": args.force,
             "progress": False if args.quiet else None}
@@ -87,8 +111,10 @@ def _footer(result: Any, args: argparse.Namespace) -> None:
     info = result.info
     if args.out:
         reused = f", {info['reused']} reused" if info["reused"] else ""
-        print(f"\nresults store: {args.out} ({info['computed']} runs computed on "
-              f"{info['executor']}{reused}); run the same command again to resume")
+        # no "run again to resume" here: the experiment finished, nothing is left to resume (an
+        # interrupted one says so in main(), where runs are left)
+        print(f"\nresults store: {args.out} ({plural(info['computed'], 'run')} computed on "
+              f"{info['executor']}{reused})")
 
 
 def _out_problem(out: str | None) -> str | None:
@@ -128,6 +154,68 @@ def _auto_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"n": args.replications}
 
 
+class RunProgress:
+    """Progress of one long run (``govsim run`` with N = 1), on standard error.
+
+    Hooked on simulated time, never on events: a call every hundredth of the horizon
+    (:data:`STEPS` calls per run) reads the clock and the number of issues so far; it draws
+    no random number and changes no state, so the run is the same, table for table. On a
+    terminal it moves a bar (shown once the run has taken ``bar_after_s`` seconds); otherwise (a log file, a
+    pipe) it writes one line at the first checkpoint after every ``every_s`` seconds of wall
+    time, so that a run shorter than that writes nothing.
+    """
+
+    STEPS = 100
+
+    def __init__(self, sim: Any, *, stream: Any = None, terminal: bool | None = None,
+                 every_s: float = 10.0, bar_after_s: float = 1.0) -> None:
+        import time
+
+        self.sim = sim
+        self.stream = sys.stderr if stream is None else stream
+        self.terminal = self.stream.isatty() if terminal is None else terminal
+        self.every_s = every_s
+        self.lines = 0  # lines written (not on a terminal)
+        self._clock = time.perf_counter
+        self._start = self._last = self._clock()
+        self._bar: Any = None
+        self._step = sim.horizon / self.STEPS
+        if self.terminal:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=self.STEPS, desc=sim.scenario.name, unit="%", file=self.stream,
+                             delay=bar_after_s, dynamic_ncols=True,
+                             bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]")
+        if self._step > 0:
+            sim.env.call_later(self._step, self._checkpoint, (1,))
+
+    def _so_far(self) -> str:
+        log = self.sim.issue_log
+        days = self.sim.horizon / 24.0
+        return (f"day {self.sim.env.now / 24.0:.{0 if days >= 100 else 1}f} of {days:g}, "
+                f"{plural(log.n, 'issue')} so far ({len(log.open):,} open)")
+
+    def _checkpoint(self, k: int) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix_str(self._so_far(), refresh=False)
+            self._bar.update(1)
+        else:
+            now = self._clock()
+            if now - self._last >= self.every_s:
+                self._last = now
+                self.lines += 1
+                print(f"{self.sim.scenario.name}: {k}% simulated, {self._so_far()}, "
+                      f"{now - self._start:.0f} s", file=self.stream, flush=True)
+        if k + 1 < self.STEPS:  # the last hundredth ends with the run
+            self.sim.env.call_later(self._step, self._checkpoint, (k + 1,))
+
+    def close(self) -> None:
+        """The run ended: fill and close the bar."""
+        if self._bar is not None:
+            self._bar.update(self.STEPS - self._bar.n)
+            self._bar.close()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from govsim.engine import Simulation
 
@@ -141,21 +229,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         from govsim.experiments import replicate
 
         reps = replicate(scenario, seed=args.seed, max_n=_AUTO_MAX_N, **how, **_experiment_kwargs(args))
-        print(reps.to_string())
+        print(_readable(reps, args))
         _footer(reps, args)
         return 0
     seed = _seed(args, scenario)
-    result = Simulation(scenario, seed).run()
-    print(f"{scenario.name}  (seed {seed}, horizon {format_duration(scenario.horizon)}, "
+    sim = Simulation(scenario, seed)
+    progress = None if args.quiet else RunProgress(sim)
+    try:
+        result = sim.run()
+    finally:
+        if progress is not None:
+            progress.close()
+    print(f"{scenario.name}  (seed {seed}, horizon {as_written(scenario, 'horizon', scenario.horizon)}, "
           f"policy {scenario.policy})")
-    print(format_summary(result.summary()))
+    print(format_summary(result.summary(), raw=args.raw))
     if args.out:
         try:
             files = result.to_dir(args.out, fmt=args.format)
         except OSError as err:  # e.g. the disk filled up during the run
             print(f"error: --out {args.out}: cannot write the results ({err.strerror or err})", file=sys.stderr)
             return EXIT_BAD_INPUT
-        print(f"\nwrote {len(files)} files to {args.out}")
+        print(f"\nwrote {plural(len(files), 'file')} to {args.out}")
     return 0
 
 
@@ -169,7 +263,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from govsim.experiments import compare
 
         result = compare([a, b], seed=args.seed, max_n=_AUTO_MAX_N, **how, **_experiment_kwargs(args))
-        print(result.to_string())
+        print(_readable(result, args))
         _footer(result, args)
         return 0
     seed = _seed(args, a)
@@ -181,7 +275,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     rel = (sb - sa) / sa.abs()
     table["change"] = [f"{r:+.1%}" if pd.notna(r) and abs(r) != float("inf") else "–" for r in rel]
     print(f"{names[0]} vs {names[1]}  (same seed {seed}: both see the same issues)")
-    print(format_summary(table))
+    print(format_summary(table, raw=args.raw))
     return 0
 
 
@@ -294,12 +388,48 @@ def _plot_lang(lang: str) -> str:
 
 
 def _print_written(files: Sequence[Path], out: str) -> None:
-    print(f"wrote {len(files)} files to {out}:")
+    print(f"wrote {plural(len(files), 'file')} to {out}:")
     for f in files:
         print(f"  {f}")
 
 
+def _plot_problem(results: str) -> str | None:
+    """Why ``govsim plot`` cannot draw the results directory ``results`` (None: it can try),
+    said before matplotlib is loaded: a path that is a file or missing, and a results store of
+    replications of one scenario (it keeps each run's summary metrics, not the tables the
+    figures are drawn from)."""
+    import json
+
+    path = Path(results)
+    wanted = "a directory written by govsim run --out (one run), or by govsim compare/sweep --out"
+    if path.is_file():
+        return f"{results}: is a file; govsim plot needs {wanted}"
+    if not path.exists():
+        return f"{results}: no such directory; govsim plot needs {wanted}"
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # not a store (or a broken one): plot_dir says what it finds
+    if not isinstance(manifest, dict) or manifest.get("kind") != "replicate":
+        return None
+    points = manifest.get("points") or [{}]
+    first = points[0] if isinstance(points[0], dict) else {}
+    scenario = first.get("scenario") or first.get("name") or "SCENARIO"
+    n = manifest.get("n", "N")
+    return (f"{results}: holds {n} replications of {first.get('name') or 'one scenario'}: a "
+            f"results store keeps each run's summary metrics, not the tables (issues, patrols, "
+            f"time use) the figures are drawn from, so no figure applies. Its means and 95% "
+            f"intervals are in {path / 'table.csv'}, each run's metrics in {path / 'runs.csv'}. "
+            f"For the figures of one run: govsim run {scenario} --out RUN_DIR, then govsim plot "
+            f"RUN_DIR; for a figure of replications, compare two scenarios: govsim compare A B "
+            f"-n {n} --out DIR, then govsim plot DIR (a forest plot of the differences)")
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
+    problem = _plot_problem(args.results)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     from govsim.plots.output import plot_dir
 
     lang = _plot_lang(args.lang)
@@ -330,7 +460,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     except OSError as err:
         print(f"error: {args.out}: cannot write the report ({err.strerror or err})", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(cmp.to_string())
+    print(_readable(cmp, args))
     print()
     _print_written(files, args.out)
     return 0
@@ -345,9 +475,75 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from govsim.plots.maps import read_map_geojson
 
         read_map_geojson(scenario, sim.territory.grid_names)
-    print(f"{args.scenario}: OK ({scenario.name}: {len(scenario.categories)} categories, "
-          f"policy {scenario.policy}, horizon {format_duration(scenario.horizon)})")
+    print(f"{args.scenario}: OK ({scenario.name}: {plural(len(scenario.categories), 'category', 'categories')}, "
+          f"policy {scenario.policy}, horizon {as_written(scenario, 'horizon', scenario.horizon)})")
+    line, warning = worker_cover(sim)
+    print(line)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+#: ``validate`` warns when the largest area a grid worker covers is more than this many times the
+#: smallest, among workers given the same share (``workers.per_grid``, or a community's)
+UNEQUAL_COVER = 1.25
+
+
+def worker_cover(sim: Any) -> tuple[str, str | None]:
+    """What ``validate`` says of the grid workers: how many per shift and how many grids each
+    covers (``"4 grid workers per shift: 3 cover 2 grids, 1 covers 3"``), and a warning when
+    the areas (km², a grid's ``edge_m`` squared, shared among the workers of a grid) of
+    workers given the same share differ by more than :data:`UNEQUAL_COVER` times — a share
+    such as ``per_grid: 0.5`` on 9 grids rounds to 4 workers, one covering three grids."""
+    from collections import Counter
+
+    cfg, terr = sim.scenario.workers, sim.territory
+    staff = [w for w in sim.workers if w.kind == "grid_worker" and w.shift_index == 0]
+    shifts = len(cfg.shifts)
+    per = f"per shift ({plural(shifts, 'shift')})" if shifts > 1 else "(one shift)"
+    if not staff:
+        return f"no grid workers {per}", None
+    # workers sharing a grid (per_grid k >= 1) each cover 1/k of it
+    sharing = Counter(g for w in staff for g in w.grids)
+    counts = Counter(len(w.grids) for w in staff)
+    parts = [f"{n} {'covers' if n == 1 else 'cover'} {plural(k, 'grid')}" for k, n in sorted(counts.items())]
+    if len(parts) == 1:
+        parts = [f"each covers {plural(next(iter(counts)), 'grid')}"]
+    line = f"{plural(len(staff), 'grid worker')} {per}: {', '.join(parts)}"
+    crowd = sorted(set(sharing.values()))
+    if crowd[-1] > 1:  # per_grid k >= 1: k workers walk a grid's route, spread around it
+        line += f", {crowd[0] if len(crowd) == 1 else f'{crowd[0]} to {crowd[-1]}'} to a grid"
+    edge = terr.grid_edge
+    area = {w.id: sum(float(edge[g]) ** 2 / sharing[g] for g in w.grids) / 1e6 for w in staff}
+    communities = cfg.communities or {}
+    groups: dict[float, list[Any]] = {}
+    for w in staff:  # workers given the same share: a community's own, else per_grid
+        name = terr.communities[int(terr.grid_community[w.grids[0]])]
+        groups.setdefault(float(communities.get(name, cfg.per_grid)), []).append(w)
+    worst = None
+    for share, group in groups.items():
+        lo = min(group, key=lambda w: area[w.id])
+        hi = max(group, key=lambda w: area[w.id])
+        ratio = area[hi.id] / area[lo.id] if area[lo.id] > 0 else float("inf")
+        if ratio > UNEQUAL_COVER and (worst is None or ratio > worst[0]):
+            worst = (ratio, share, lo, hi, len(group))
+    if worst is None:
+        return line, None
+    ratio, share, lo, hi, n = worst
+    grids = sum(1 for g in sharing if share == float(communities.get(
+        terr.communities[int(terr.grid_community[g])], cfg.per_grid)))
+    warning = (f"the grid workers cover unequal areas: with a share of {share:g} per grid, "
+               f"{plural(grids, 'grid')} get {plural(n, 'worker')}; worker {hi.id} covers "
+               f"{area[hi.id]:.3g} km² ({plural(len(hi.grids), 'grid')}), worker {lo.id} "
+               f"{area[lo.id]:.3g} km² ({plural(len(lo.grids), 'grid')}): {ratio:.3g} times as "
+               f"much (more than {UNEQUAL_COVER:g} times)")
+    if len(hi.grids) != len(lo.grids):  # the rounding of the share, not unequal grid sizes
+        # the whole number of grids per worker nearest to this share's, dividing the grids evenly
+        size = min((d for d in range(1, grids + 1) if grids % d == 0), key=lambda d: abs(d - grids / n))
+        even = "per_grid 1" if size == 1 else f"per_grid {1 / size:.3g} (1/{size})"
+        warning += (f"; {even} gives {plural(grids // size, 'worker')} of "
+                    f"{plural(size, 'grid')} each")
+    return line, warning
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
@@ -460,6 +656,9 @@ _positive_int = whole_number(1)
 _seed_arg = whole_number(0)
 
 
+#: help of the scenario argument of every command that takes one
+SCENARIO_HELP = "a scenario file or preset name (govsim presets lists them)"
+
 #: the most replications ``-n auto`` runs on the command line (Python: ``max_n=``)
 _AUTO_MAX_N = 200
 
@@ -519,7 +718,9 @@ def add_experiment(p: argparse.ArgumentParser, default_n: int, *, replications: 
     p.add_argument("--scheduler", metavar="ADDR",
                    help="run on a Dask cluster, e.g. tcp://host:8786 "
                         '(pip install "govsim[distributed]")')
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress: no bar on a terminal (nor, for a single run, its periodic "
+                        "lines in a log)")
     p.add_argument("--force", action="store_true",
                    help="with --out: discard results of another experiment stored in DIR")
 
@@ -541,27 +742,33 @@ def build_parser() -> argparse.ArgumentParser:
     common, experiment = add_common, add_experiment
 
     p = sub.add_parser("run", help="run a scenario (or N replications) and print its summary")
-    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("scenario", help=SCENARIO_HELP)
     common(p)
     experiment(p, 1, auto=True)
     p.add_argument("--out", metavar="DIR",
                    help="N = 1: write the result tables to DIR; N > 1: write the results store "
                         "(one file per run; rerun to resume)")
+    p.add_argument("--raw", action="store_true",
+                   help="print the metrics' identifiers and plain numbers (e.g. discovery_delay_mean "
+                        "0.8926) instead of readable labels with units, for scripts")
     p.add_argument("--format", choices=("auto", "csv", "parquet"), default="auto",
                    help="table format for --out (auto: Parquet if pyarrow is installed, else CSV)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("compare", help="compare two scenarios on the same seeds (paired)")
-    p.add_argument("a", help="first scenario (the baseline)")
-    p.add_argument("b", help="second scenario")
+    p.add_argument("a", help="first scenario (the baseline): a scenario file or preset name")
+    p.add_argument("b", help="second scenario: a scenario file or preset name")
     common(p)
     experiment(p, 1, auto=True)
     p.add_argument("--out", metavar="DIR", help="write the results store to DIR (rerun to resume)")
+    p.add_argument("--raw", action="store_true",
+                   help="print the metrics' identifiers and plain numbers (e.g. discovery_delay_mean "
+                        "0.8926) instead of readable labels with units, for scripts")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("sweep", help="parameter sweep with replications: full factorial, a design "
                                      "file, or a Latin hypercube / Sobol sample")
-    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("scenario", help=SCENARIO_HELP)
     p.add_argument("--param", action="append", metavar="KEY=V1,V2,...",
                    help="a swept key and its values, e.g. --param workers.per_grid=1,2,3 "
                         "(repeatable: the full factorial of all --param is run); with --lhs or "
@@ -585,7 +792,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="write the figures of a run (run --out) or of a compare or "
                                     "sweep results store")
     p.add_argument("results", metavar="RESULTS_DIR",
-                   help="directory written by govsim run --out, or by compare/sweep --out")
+                   help="directory written by govsim run --out (one run), or by compare/sweep --out; "
+                        "a store of replications of one scenario (run -n N --out) keeps no tables "
+                        "to draw: its table.csv has the means and intervals")
     p.add_argument("--out", metavar="DIR", required=True, help="directory for the figures")
     p.add_argument("--lang", choices=("en", "zh"), default="en",
                    help="label language (zh needs a CJK font; else English with a warning)")
@@ -594,8 +803,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="compare two scenarios and write an HTML or Markdown report "
                                       "with tables and figures")
-    p.add_argument("a", help="first scenario (the baseline)")
-    p.add_argument("b", help="second scenario")
+    p.add_argument("a", help="first scenario (the baseline): a scenario file or preset name")
+    p.add_argument("b", help="second scenario: a scenario file or preset name")
     common(p)
     p.add_argument("-n", "--replications", type=_positive_int, default=10, metavar="N",
                    help="replications (default 10)")
@@ -607,12 +816,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="directory for report.html (or .md) and its PNG figures")
     p.add_argument("--format", choices=("html", "md"), default="html", help="report format")
     p.add_argument("--lang", choices=("en", "zh"), default="en",
-                   help="figure label language (zh needs a CJK font)")
+                   help="language of the report and its figures (zh figures need a CJK font; "
+                        "else English figures, with a warning)")
+    p.add_argument("--raw", action="store_true",
+                   help="print the metrics' identifiers and plain numbers (e.g. discovery_delay_mean "
+                        "0.8926) instead of readable labels with units, for scripts")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("validate", help="check a scenario file and explain what is wrong")
-    p.add_argument("scenario")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p = sub.add_parser("validate", help="check a scenario file and explain what is wrong",
+                       description="Check a scenario (every problem at once, naming the key and what "
+                                   "was expected), build its district, workers and routes, and say "
+                                   "how many grid workers there are and how many grids each covers.")
+    p.add_argument("scenario", help=SCENARIO_HELP)
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a scenario key before checking, e.g. --set workers.per_grid=2 "
+                        "(repeatable)")
     p.set_defaults(func=cmd_validate)
 
     def case_log(p: argparse.ArgumentParser) -> None:
@@ -643,7 +861,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("check-fit", help="how well a scenario reproduces a case log")
-    p.add_argument("scenario", help="scenario YAML file (e.g. written by calibrate)")
+    p.add_argument("scenario", help="a scenario file or preset name (e.g. a file written by calibrate)")
     case_log(p)
     p.add_argument("-n", "--replications", type=_positive_int, default=10, metavar="N",
                    help="replications (default 10)")

@@ -75,11 +75,11 @@ def _confidence(text: str) -> float:
 
 
 def register(sub: Any) -> None:
-    from govsim.cli import add_common, add_experiment, whole_number
+    from govsim.cli import SCENARIO_HELP, add_common, add_experiment, whole_number
 
     p = sub.add_parser("optimise", help="the cheapest configuration meeting service targets with a "
                                         "stated confidence (sequential procedure)")
-    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("scenario", help=SCENARIO_HELP)
     p.add_argument("--vary", action="append", metavar="KEY=LO..HI[:STEP]",
                    help="a key to vary: whole numbers LO..HI, a grid LO..HI:STEP, or V1,V2,... "
                         "(repeatable); workers.communities=LO..HI allocates workers per grid "

@@ -18,6 +18,7 @@ from typing import Any
 
 from govsim.cli import (
     EXIT_BAD_INPUT,
+    SCENARIO_HELP,
     _experiment_kwargs,
     _footer,
     _load,
@@ -94,7 +95,7 @@ def register(sub: Any) -> None:
         description="Global sensitivity analysis with SALib: Morris screening (cheap, ranks "
                     "factors) or Sobol indices (shares of variance), on the means of "
                     "--replications runs per point, common random numbers across points.")
-    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("scenario", help=SCENARIO_HELP)
     p.add_argument("--param", action="append", metavar="KEY=LOW,HIGH",
                    help="a factor and its range, e.g. --param workers.per_grid=1,3 (whole-number "
                         "ends: whole numbers) or --param workers.dwell=1min,5min (repeatable)")

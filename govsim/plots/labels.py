@@ -1,15 +1,19 @@
 """Figure labels in English and Chinese (图表标签), and the CJK font check.
 
 Every piece of text a figure shows comes from :data:`LABELS` (key → English,
-Chinese). ``lang="zh"`` uses the Chinese labels when matplotlib knows a CJK
-font (:func:`cjk_font`); when it knows none, the figure falls back to English
-with one warning instead of drawing empty boxes.
+Chinese), and every metric's name and unit from the metric catalogue
+(:mod:`govsim.plots.catalogue`, through :meth:`Labels.metric`). ``lang="zh"``
+uses the Chinese labels when matplotlib knows a CJK font (:func:`cjk_font`);
+when it knows none, the figure falls back to English with one warning instead
+of drawing empty boxes.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+
+from govsim.plots.catalogue import metric_label
 
 __all__ = ["CJK_FONTS", "LABELS", "Labels", "cjk_font", "effective_lang", "labels_for"]
 
@@ -25,11 +29,20 @@ LABELS: dict[str, tuple[str, str]] = {
     # resolution times
     "resolution_times": ("End-to-end resolution time", "事件办结时长"),
     "resolution_time_h": ("Resolution time: created → resolved (h)", "办结时长：发生 → 办结（小时）"),
-    "share_resolved": ("Share of resolved issues", "已办结事件占比"),
+    "share_resolved": ("Share of resolved issues (%)", "已办结事件占比（%）"),
     "model": ("Governance model", "治理模式"),
     "none_resolved": ("no resolved issues", "无已办结事件"),
+    "ecdf_clipped": ("axis cut at the {q:.0%} quantile ({cut:.1f} h): {n:,} longer times not shown",
+                     "横轴截至 {q:.0%} 分位数（{cut:.1f} 小时），其余 {n:,} 个更长时长未显示"),
     # time decomposition
-    "time_decomposition": ("Where the time goes (mean per stage)", "各环节平均时长"),
+    "time_decomposition": ("Where the time goes: resolved issues, mean per stage",
+                           "各环节平均时长（已办结事件）"),
+    "stack_total": ("{value:.2f} h = mean resolution time (n = {n:,})", "{value:.2f} 小时 = 平均办结时长（{n:,} 件）"),
+    "decomposition_note": ("Each stage is averaged over the resolved issues created after the warm-up, so "
+                           "the stages add up to their mean resolution time; a stage an issue skipped "
+                           "counts 0 h.",
+                           "各环节均按预热期后发生且已办结的事件计算平均值，故各环节之和等于其平均办结时长；"
+                           "事件跳过的环节计 0 小时。"),
     "mean_h": ("Mean time (h)", "平均时长（小时）"),
     "discovery": ("Discovery", "发现"),
     "dispatch": ("Dispatch", "派遣"),
@@ -38,6 +51,9 @@ LABELS: dict[str, tuple[str, str]] = {
     # coverage map
     "coverage_visits": ("Patrol visits per grid", "各网格巡查频次"),
     "coverage_discovery_delay": ("Discovery delay per grid", "各网格发现时延"),
+    "coverage_difference": ("{b} − {a}: {what}", "{b} − {a}：{what}"),
+    "difference_of": ("Difference {b} − {a}: {label}", "差值 {b} − {a}：{label}"),
+    "same_scale": ("(colour scale shared by the scenarios compared)", "（对比各方案使用同一色标）"),
     "visits_per_day": ("Patrol-point visits per day", "每日巡查点位次数"),
     "discovery_delay_h": ("Mean discovery delay (h)", "平均发现时延（小时）"),
     "x_km": ("x (km)", "x（千米）"),
@@ -45,13 +61,13 @@ LABELS: dict[str, tuple[str, str]] = {
     # backlog
     "backlog": ("Open issues over time", "未办结事件数变化"),
     "time_days": ("Time (days)", "时间（天）"),
-    "open_issues": ("Issues", "事件数"),
+    "open_issues": ("Issues (count)", "事件数（件）"),
     "known_open": ("known, unresolved", "已发现未办结"),
     "hidden": ("hidden", "未发现"),
     "warmup": ("warm-up", "预热期"),
     # utilisation
     "utilisation": ("Worker time use", "网格员时间分配"),
-    "share_worked": ("Share of worked time", "工作时间占比"),
+    "share_worked": ("Share of worked time (%)", "工作时间占比（%）"),
     "patrol": ("Patrol", "巡查"),
     "handle": ("Handling", "处置"),
     "idle": ("Idle", "空闲"),
@@ -60,6 +76,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "forest": ("Paired differences from {baseline} ({conf:.0%} CI)",
                "与 {baseline} 的配对差异（{conf:.0%} 置信区间）"),
     "forest_n1": ("n = 1: no intervals", "n = 1：无置信区间"),
+    "forest_significant": ("significant after Holm's correction", "Holm 校正后显著"),
+    "forest_not_significant": ("not significant", "不显著"),
+    "forest_interval": ("{conf:.0%} confidence interval", "{conf:.0%} 置信区间"),
     "difference": ("difference", "差异"),
     "sweep": ("Response to {x}", "{x} 的影响"),
     # dispute funnel
@@ -74,7 +93,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "profile_fit": ("When cases become known: log vs simulation", "事件发现时间分布：工单与模拟"),
     "hour_of_week": ("Hour of the week", "一周内的小时"),
     "hour_of_day": ("Hour of the day", "一天内的小时"),
-    "share_cases": ("Share of cases", "事件占比"),
+    "share_cases": ("Share of cases (%)", "事件占比（%）"),
     "observed": ("observed (log)", "实际（工单）"),
     "simulated": ("simulated", "模拟"),
     "fitted": ("fitted", "拟合"),
@@ -96,7 +115,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "interval95": ("95% interval", "95% 区间"),
     "closure_fit": ("Closure time (closed − created)", "办结时长（办结 − 立案）"),
     "closure_h": ("Closure time (log scale)", "办结时长（对数轴）"),
-    "share_closed": ("Share closed", "已办结占比"),
+    "share_closed": ("Share closed (%)", "已办结占比（%）"),
     "closure_floor": ("times under {value} drawn at {value}", "不足 {value} 的按 {value} 绘制"),
     "closure_counts": ("{name}: {obs:,} in the log ({cens:,} open), {sim:,} simulated",
                        "{name}：工单 {obs:,} 件（{cens:,} 件未结），模拟 {sim:,} 件"),
@@ -116,36 +135,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "sec_notes": ("Notes", "说明"),
     "sec_check": ("Check of the fit", "拟合检验"),
     "sec_figures": ("Figures", "图表"),
-    # metrics (forest and sweep panels)
-    "n_issues": ("Issues", "事件数"),
-    "resolution_rate": ("Resolution rate", "办结率"),
-    "lapsed_share": ("Lapsed share", "自行消失占比"),
-    "discovered_share": ("Discovered share", "发现率"),
-    "discovery_delay_mean": ("Discovery delay, mean (h)", "平均发现时延（小时）"),
-    "discovery_delay_p50": ("Discovery delay, median (h)", "发现时延中位数（小时）"),
-    "discovery_delay_p90": ("Discovery delay, p90 (h)", "发现时延 P90（小时）"),
-    "dispatch_delay_mean": ("Dispatch delay, mean (h)", "平均派遣时延（小时）"),
-    "response_time_mean": ("Response time, mean (h)", "平均响应时间（小时）"),
-    "response_time_p90": ("Response time, p90 (h)", "响应时间 P90（小时）"),
-    "resolution_time_mean": ("Resolution time, mean (h)", "平均办结时长（小时）"),
-    "resolution_time_p50": ("Resolution time, median (h)", "办结时长中位数（小时）"),
-    "resolution_time_p90": ("Resolution time, p90 (h)", "办结时长 P90（小时）"),
-    "on_time_rate": ("On-time rate", "按时办结率"),
-    "point_coverage": ("Patrol-point coverage", "点位巡查覆盖率"),
-    "grid_coverage": ("Grid coverage", "网格覆盖率"),
-    "backlog_end": ("Backlog at end", "期末积压"),
-    "hidden_end": ("Hidden at end", "期末未发现"),
-    "worker_utilisation": ("Worker utilisation", "网格员利用率"),
-    "n_false_alarms": ("False alarms", "误报数"),
-    "dispute_resolution_rate": ("Dispute resolution rate", "纠纷化解率"),
-    "settled_grid_share": ("Settled on the spot", "网格就地化解占比"),
-    "settled_community_share": ("Settled in community", "社区化解占比"),
-    "settled_street_share": ("Settled in street", "街道化解占比"),
-    "settled_district_share": ("Settled in district", "区级化解占比"),
-    "unsettled_share": ("Unsettled share", "未化解占比"),
-    "mediation_wait_mean": ("Mediation wait, mean (h)", "平均调解等待（小时）"),
-    "mediator_utilisation": ("Mediator utilisation", "调解员利用率"),
-    "department_backlog_end": ("Department backlog at end", "部门期末积压"),
 }
 
 
@@ -175,9 +164,11 @@ class Labels:
         text = zh if self.lang == "zh" else en
         return text.format(**fields) if fields else text
 
-    def metric(self, name: str) -> str:
-        """A summary metric's label (its own name if the table has none)."""
-        return self(name) if name in LABELS else name
+    def metric(self, name: str, unit: bool = True, difference: bool = False) -> str:
+        """A summary metric's readable label with its unit, from the metric catalogue
+        (:func:`govsim.plots.catalogue.metric_label`; its own name if the catalogue has none);
+        ``difference=True``: the unit of a difference (percentage points for a share)."""
+        return metric_label(name, self.lang, unit=unit, difference=difference)
 
 
 def labels_for(lang: str) -> Labels:

@@ -592,10 +592,10 @@ def _convert_list(item_tp: Any, value: Any, path: str, meta: collections.abc.Map
 def _convert_fixed_tuple(args: tuple[Any, ...], value: Any, path: str, meta: collections.abc.Mapping[str, Any],
                          ctx: _Ctx) -> Any:
     if not isinstance(value, (list, tuple)):
-        ctx.add(path, f"expected a list of {len(args)} items, got {_got(value)}")
+        ctx.add(path, f"expected a list of {len(args)} item{'s' if len(args) != 1 else ''}, got {_got(value)}")
         return _INVALID
     if len(value) != len(args):
-        ctx.add(path, f"expected a list of {len(args)} items, got {len(value)}")
+        ctx.add(path, f"expected a list of {len(args)} item{'s' if len(args) != 1 else ''}, got {len(value)}")
         return _INVALID
     item_meta = _bounds(meta)
     items = [_convert(t, v, f"{path}[{i}]", item_meta, ctx) for i, (t, v) in enumerate(zip(args, value))]

@@ -377,6 +377,13 @@ class WorkersConfig:
                       "{community: per_grid}, each a whole number or a share below 1 (a worker's "
                       "grids then stay inside its community)", gt=0),
     )
+    return_home: bool = field(
+        default=False,
+        metadata=_doc("with channels.patrol false: a worker free after a job walks back to its post "
+                      "(the first point of its route, in its home grid) and waits there; false: it "
+                      "waits where the job was, possibly in another grid, and is the nearest worker "
+                      "there"),
+    )
 
     def _check(self) -> list[tuple[str, str]]:
         problems = []
