@@ -123,13 +123,15 @@ def test_time_decomposition_matches_summary(runs):
     ax = fig.axes[0]
     assert len(ax.patches) == 4 * len(runs)
     widths = np.array([p.get_width() for p in ax.patches]).reshape(4, len(runs))
-    for j, r in enumerate(runs.values()):
-        s = r.summary()
-        assert widths[0, j] == pytest.approx(s["discovery_delay_mean"])
-        assert widths[1, j] == pytest.approx(s["dispatch_delay_mean"])
+    for j, r in enumerate(runs.values()):  # each stage over the resolved issues: they add up
         d = measured(r)
+        d = d[d["status"] == "resolved"]
+        assert d[["assigned_at", "arrived_at"]].notna().all().all()  # no skipped stage here
+        assert widths[0, j] == pytest.approx((d["discovered_at"] - d["created_at"]).mean())
+        assert widths[1, j] == pytest.approx((d["assigned_at"] - d["discovered_at"]).mean())
         assert widths[2, j] == pytest.approx((d["arrived_at"] - d["assigned_at"]).mean())
         assert widths[3, j] == pytest.approx((d["resolved_at"] - d["arrived_at"]).mean())
+        assert widths[:, j].sum() == pytest.approx(r.summary()["resolution_time_mean"])
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["Discovery", "Dispatch", "Travel", "Handling"]
 
@@ -226,11 +228,12 @@ def test_forest_one_interval_per_metric(comparison):
     fig = plots.forest(comparison, metrics)
     assert len(fig.axes) == 3
     table = comparison.table.set_index("metric")
-    for ax, m in zip(fig.axes, metrics):
+    for ax, m, scale in zip(fig.axes, metrics, (1, 1, 100)):  # a share's difference in pp
         (bar,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
         (segment,) = bar.lines[2][0].get_segments()
-        np.testing.assert_allclose(segment[:, 0], table.loc[m, ["ci_low", "ci_high"]].to_numpy(dtype=float))
-        assert bar.lines[0].get_xdata()[0] == pytest.approx(table.loc[m, "difference"])
+        np.testing.assert_allclose(segment[:, 0],
+                                   scale * table.loc[m, ["ci_low", "ci_high"]].to_numpy(dtype=float))
+        assert bar.lines[0].get_xdata()[0] == pytest.approx(scale * table.loc[m, "difference"])
     assert "traditional_patrol" in fig._suptitle.get_text()
     default = plots.forest(comparison)
     defined = set(comparison.table.loc[comparison.table["difference"].notna(), "metric"])
@@ -333,12 +336,13 @@ def test_cli_report_html_and_md(tmp_path, capsys, monkeypatch):
                  "--out", str(out), "--lang", "zh"]) == 0
     captured = capsys.readouterr()
     assert captured.err.count("warning:") == 1
-    page = (out / "report.html").read_text(encoding="utf-8")
-    assert "Paired differences: smart_dispatch − traditional_patrol" in page
-    assert "resolution_time_mean" in page and "95% CI" in page
+    page = (out / "report.html").read_text(encoding="utf-8")  # in Chinese, figures in English
+    assert "配对差异：smart_dispatch − traditional_patrol" in page
+    assert "平均办结时长" in page and "95% 置信区间" in page
     for img in ("forest.png", "resolution_times.png", "coverage_visits_1.png"):
         assert f'src="{img}"' in page and (out / img).is_file()
     assert main(["report", TRAD, SMART, "-n", "2", "--set", "horizon=1d", "--jobs", "1", "--quiet",
                  "--out", str(out), "--format", "md"]) == 0
     md = (out / "report.md").read_text(encoding="utf-8")
-    assert "| metric | traditional_patrol | smart_dispatch |" in md and "![forest.png](forest.png)" in md
+    assert "| Metric | traditional_patrol | smart_dispatch |" in md and "![forest.png](forest.png)" in md
+    assert "Paired differences: smart_dispatch − traditional_patrol" in md

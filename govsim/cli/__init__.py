@@ -456,7 +456,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     seed = replication_seed(cmp.seed, 0)  # the runs shown in the figures: replication 0
     runs = {label: Simulation(sc, seed).run() for label, sc in zip(cmp.labels, cmp.scenarios)}
     try:
-        files = write_report(cmp, runs, args.out, fmt=args.format, lang=lang)
+        files = write_report(cmp, runs, args.out, fmt=args.format, lang=args.lang, figure_lang=lang)
     except OSError as err:
         print(f"error: {args.out}: cannot write the report ({err.strerror or err})", file=sys.stderr)
         return EXIT_BAD_INPUT

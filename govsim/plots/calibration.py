@@ -362,6 +362,7 @@ def closure_fit(check: FitCheck, category: str | None = None, lang: str = "en",
         ax.set_xticks([h for h, _ in ticks], [t for _, t in ticks])
         ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
         ax.set_ylim(0, 1.02)
+        ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0))
         ax.set_xlabel(tr("closure_h"))
         ax.set_ylabel(tr("share_closed"))
         ax.set_title(tr("closure_counts", name=cat, obs=len(obs_d), cens=int(np.asarray(obs_c, bool).sum()),

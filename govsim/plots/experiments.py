@@ -30,8 +30,14 @@ FOREST_METRICS = (
 def forest(comparison: Comparison, metrics: Sequence[str] | None = None, lang: str = "en") -> Figure:
     """Forest plot (森林图) of a :func:`govsim.compare` comparison: per metric, one panel with its
     own unit, the paired difference (scenario − baseline) of each compared scenario and its
-    interval (from ``comparison.table``); filled markers are significant after Holm's correction
-    over the metrics compared (the table's ``significant``), open ones are not."""
+    interval (from ``comparison.table``); differences of shares in percentage points, of times
+    in hours. Filled markers are significant after Holm's correction over the metrics compared
+    (the table's ``significant``), open ones are not; a legend below says so and gives the
+    interval's level."""
+    from matplotlib.lines import Line2D
+
+    from govsim.experiments.stats import metric_unit
+
     tr = labels_for(lang)
     table = comparison.table
     if metrics is None:
@@ -41,7 +47,7 @@ def forest(comparison: Comparison, metrics: Sequence[str] | None = None, lang: s
     if unknown:
         raise ValueError(f"unknown metric {unknown[0]!r}")
     others = comparison.labels[1:]
-    fig = new_figure(7.5, 1.0 + 0.35 * max(len(metrics), 1) * (len(others) + 1))
+    fig = new_figure(7.5, 1.5 + 0.35 * max(len(metrics), 1) * (len(others) + 1))
     if not metrics:
         ax = fig.add_subplot()
         no_data(ax, "–")
@@ -49,22 +55,33 @@ def forest(comparison: Comparison, metrics: Sequence[str] | None = None, lang: s
     axes = fig.subplots(len(metrics), 1, squeeze=False)[:, 0]
     for ax, metric in zip(axes, metrics):
         rows = table[table["metric"] == metric].set_index("scenario")
+        scale = 100.0 if metric_unit(metric) == "share" else 1.0  # shares: percentage points
         for j, label in enumerate(others):
             r = rows.loc[label]
             assert isinstance(r, pd.Series)  # one row: the scenarios are unique
-            d, lo, hi = float(r["difference"]), float(r["ci_low"]), float(r["ci_high"])
+            d, lo, hi = (scale * float(r[c]) for c in ("difference", "ci_low", "ci_high"))
             err = [[d - lo], [hi - d]] if math.isfinite(lo) and math.isfinite(hi) else None
             ax.errorbar([d], [j], xerr=err, fmt="o", color=model_colour(j + 1), capsize=3,
                         markerfacecolor=model_colour(j + 1) if bool(r["significant"]) else "white")
         ax.axvline(0, color="0.4", linewidth=0.8)
         ax.set_yticks(range(len(others)), labels=others if len(others) > 1 else [""])
         ax.set_ylim(len(others) - 0.5, -0.5)
-        ax.set_ylabel(tr.metric(metric), rotation=0, ha="right", va="center", fontsize="small")
+        ax.set_ylabel(tr.metric(metric, difference=True), rotation=0, ha="right", va="center",
+                      fontsize="small")
         ax.tick_params(axis="x", labelsize="small")
         ax.grid(axis="x", alpha=0.3)
     what = others[0] if len(others) == 1 else tr("difference")
     note = f"  ({tr('forest_n1')})" if comparison.n < 2 else f"  (n = {comparison.n})"
     fig.suptitle(tr("forest", baseline=comparison.baseline, conf=comparison.confidence) + f": {what}{note}", fontsize="medium")
+    grey = "0.3"
+    keys = [Line2D([], [], marker="o", color=grey, linestyle="none", label=tr("forest_significant")),
+            Line2D([], [], marker="o", color=grey, markerfacecolor="white", linestyle="none",
+                   label=tr("forest_not_significant"))]
+    if comparison.n >= 2:
+        keys.append(Line2D([], [], color=grey, marker="|", markersize=8,
+                           label=tr("forest_interval", conf=comparison.confidence)))
+    fig.legend(handles=keys, loc="outside lower center", ncols=len(keys), fontsize="small",
+               frameon=False)
     return finish(fig, tr)
 
 
@@ -77,6 +94,10 @@ def sweep_curves(sweep: Sweep, x: str, metrics: str | Sequence[str], hue: str | 
     """Response curves (响应曲线) of a :func:`govsim.sweep`: one panel per metric, its mean
     against swept key ``x`` with the confidence band, one line per value of ``hue`` (another
     swept key). Any other swept key must have a single value."""
+    from matplotlib.ticker import PercentFormatter
+
+    from govsim.experiments.stats import metric_unit
+
     tr = labels_for(lang)
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     for key in (x, hue):
@@ -112,6 +133,8 @@ def sweep_curves(sweep: Sweep, x: str, metrics: str | Sequence[str], hue: str | 
             ax.set_xticks(list(pos.values()), labels=[str(v) for v in xs])
         ax.set_xlabel(x)
         ax.set_ylabel(tr.metric(metric))
+        if metric_unit(metric) == "share":
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.grid(alpha=0.3)
         if hue:
             ax.legend(fontsize="small")

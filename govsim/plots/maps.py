@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from govsim.result import Result
     from govsim.scenario.schema import Scenario
 
-__all__ = ["coverage_map", "grid_discovery_delay", "grid_patches", "grid_visits_per_day", "read_map_geojson",
-           "rings_path", "shapely_rings"]
+__all__ = ["coverage_difference", "coverage_map", "coverage_values", "grid_discovery_delay", "grid_patches",
+           "grid_visits_per_day", "read_map_geojson", "rings_path", "shapely_rings", "shared_limits"]
 
 #: A polygon as rings of (x, y) vertices, the exterior first; a grid is a list of them.
 Rings = list[np.ndarray]
@@ -225,23 +225,87 @@ def map_figure(patches: list[Patch], bounds: tuple[float, float, float, float], 
     return finish(fig, tr)
 
 
-def coverage_map(result: Result, by: Literal["visits", "discovery_delay"] = "visits",
-                 warmup: float | None = None, lang: str = "en") -> Figure:
-    """The district's grids (网格), coloured by patrol-point visits per day (``by="visits"``)
-    or by mean discovery delay in hours (``"discovery_delay"``, grey where nothing was
-    discovered), after the warm-up; a colour bar gives the unit. Grids are drawn as the
-    polygons of the scenario's ``territory.map_geojson`` when it has one (a grid the file
-    leaves out as its square), else as squares of ``edge_m``."""
+def coverage_values(result: Result, by: Literal["visits", "discovery_delay"] = "visits",
+                    warmup: float | None = None) -> np.ndarray:
+    """The value of each grid that :func:`coverage_map` colours it by: patrol-point visits per
+    day, or mean discovery delay in hours (NaN where nothing was discovered)."""
     if by not in CMAPS:
         raise ValueError(f"by must be 'visits' or 'discovery_delay', got {by!r}")
-    tr = labels_for(lang)
-    values = grid_visits_per_day(result, warmup) if by == "visits" else grid_discovery_delay(result, warmup)
+    return grid_visits_per_day(result, warmup) if by == "visits" else grid_discovery_delay(result, warmup)
+
+
+def _grid_patches_of(result: Result) -> tuple[list[Patch], tuple[float, float, float, float]]:
     g = result.grids
     names = g["name"].astype(str).tolist()
     polygons = read_map_geojson(result.scenario, names)
     shapes = [polygons.get(n) for n in names] if polygons else None
     x, y, edge = (g[c].to_numpy(dtype=float) for c in ("x_m", "y_m", "edge_m"))
-    patches, bounds = grid_patches(x, y, edge, shapes)
+    return grid_patches(x, y, edge, shapes)
+
+
+def coverage_map(result: Result, by: Literal["visits", "discovery_delay"] = "visits",
+                 warmup: float | None = None, lang: str = "en",
+                 limits: tuple[float, float] | None = None) -> Figure:
+    """The district's grids (网格), coloured by patrol-point visits per day (``by="visits"``)
+    or by mean discovery delay in hours (``"discovery_delay"``, grey where nothing was
+    discovered), after the warm-up; a colour bar gives the unit. Grids are drawn as the
+    polygons of the scenario's ``territory.map_geojson`` when it has one (a grid the file
+    leaves out as its square), else as squares of ``edge_m``.
+
+    ``limits=(low, high)`` fixes the colour scale, so that maps of several scenarios share
+    one (:func:`shared_limits`; the same colour then means the same value in each); by
+    default the scale spans this map's own values."""
+    tr = labels_for(lang)
+    values = coverage_values(result, by, warmup)
+    patches, bounds = _grid_patches_of(result)
     cmap = mpl.colormaps[CMAPS[by]].with_extremes(bad="0.85")
     label = tr("visits_per_day") if by == "visits" else tr("discovery_delay_h")
-    return map_figure(patches, bounds, values, cmap, label, f"{result.scenario.name}: {tr('coverage_' + by)}", tr)
+    norm = None
+    if limits is not None:
+        low, high = float(limits[0]), float(limits[1])
+        if not (np.isfinite(low) and np.isfinite(high) and low <= high):
+            raise ValueError(f"limits must be two finite numbers (low, high) with low <= high, got {limits!r}")
+        norm = Normalize(low, high if high > low else low + 1e-9)
+    title = f"{result.scenario.name}: {tr('coverage_' + by)}"
+    fig = map_figure(patches, bounds, values, cmap, label, title, tr, norm=norm)
+    if limits is not None:
+        fig.axes[0].set_title(f"{title}\n{tr('same_scale')}", fontsize="medium")
+        finish(fig, tr)
+    return fig
+
+
+def shared_limits(results: Sequence[Result], by: Literal["visits", "discovery_delay"] = "visits",
+                  warmup: float | None = None) -> tuple[float, float]:
+    """One colour scale ``(low, high)`` for the coverage maps of ``results``: the range of all
+    their grids' values (``(0, 1)`` if none has a value)."""
+    values = np.concatenate([coverage_values(r, by, warmup) for r in results])
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+
+
+def coverage_difference(a: Result, b: Result, by: Literal["visits", "discovery_delay"] = "visits",
+                        warmup: float | None = None, lang: str = "en",
+                        labels: tuple[str, str] | None = None) -> Figure:
+    """Difference map (差值图) of two runs of the same district: per grid, ``b − a`` of the value
+    :func:`coverage_map` shows (visits per day, or mean discovery delay in hours), on a
+    diverging colour map centred on 0 (blue below, red above; grey where either has no
+    value). ``labels``: the two runs' names (default: their scenarios')."""
+    import matplotlib.colors as mcolors
+
+    ga, gb = a.grids, b.grids
+    same = len(ga) == len(gb) and all(
+        np.allclose(ga[c].to_numpy(dtype=float), gb[c].to_numpy(dtype=float)) for c in ("x_m", "y_m", "edge_m"))
+    if not same:
+        raise ValueError("coverage_difference needs two runs of the same district (the same grids); "
+                         f"got {len(ga)} and {len(gb)} grids in different places")
+    tr = labels_for(lang)
+    name_a, name_b = labels or (a.scenario.name, b.scenario.name)
+    diff = coverage_values(b, by, warmup) - coverage_values(a, by, warmup)
+    finite = diff[np.isfinite(diff)]
+    half = float(np.abs(finite).max()) if len(finite) else 0.0
+    norm = mcolors.CenteredNorm(0.0, half if half > 0 else 1.0)
+    cmap = mpl.colormaps["RdBu_r"].with_extremes(bad="0.85")
+    what = tr("visits_per_day") if by == "visits" else tr("discovery_delay_h")
+    patches, bounds = _grid_patches_of(a)
+    return map_figure(patches, bounds, diff, cmap, tr("difference_of", a=name_a, b=name_b, label=what),
+                      tr("coverage_difference", a=name_a, b=name_b, what=tr("coverage_" + by)), tr, norm=norm)

@@ -4,16 +4,17 @@ or a results store written by ``govsim compare/sweep --out``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from govsim.plots.disputes import escalation_funnel, funnel_counts
 from govsim.plots.experiments import forest, sweep_curves
-from govsim.plots.maps import coverage_map
+from govsim.plots.maps import coverage_difference, coverage_map, shared_limits
 from govsim.plots.runs import backlog, resolution_times, time_decomposition, utilisation
 
 if TYPE_CHECKING:
@@ -40,21 +41,41 @@ def save_figures(figures: Mapping[str, Figure], out: str | Path, fmt: str = "png
     return written
 
 
+def _same_district(runs: Sequence[Result]) -> bool:
+    """All runs on the same grids (so their maps can share a scale and be subtracted)."""
+    first = runs[0].grids
+    return all(len(r.grids) == len(first) and all(
+        np.allclose(r.grids[c].to_numpy(dtype=float), first[c].to_numpy(dtype=float))
+        for c in ("x_m", "y_m", "edge_m")) for r in runs[1:])
+
+
 def run_figures(runs: Result | Mapping[str, Result], lang: str = "en") -> dict[str, Figure]:
     """Every figure of one run, or of runs side by side: resolution times, time decomposition,
-    backlog, time use, and per run the coverage maps and (if it has disputes) the funnel."""
+    backlog, time use, and per run the coverage maps and (if it has disputes) the funnel.
+    Runs of the same district share one colour scale per kind of map, and each run after
+    the first gets difference maps against the first (``coverage_*_difference_<i>``)."""
     from govsim.plots._base import as_results
 
     runs = as_results(runs)
     figs = {"resolution_times": resolution_times(runs, lang=lang),
             "time_decomposition": time_decomposition(runs, lang=lang),
             "backlog": backlog(runs, lang=lang), "utilisation": utilisation(runs, lang=lang)}
-    for i, r in enumerate(runs.values()):
+    results = list(runs.values())
+    shared = len(results) > 1 and _same_district(results)
+    kinds: tuple[Literal["visits", "discovery_delay"], ...] = ("visits", "discovery_delay")
+    limits = {by: shared_limits(results, by) if shared else None for by in kinds}
+    for i, r in enumerate(results):
         suffix = f"_{i + 1}" if len(runs) > 1 else ""
-        figs[f"coverage_visits{suffix}"] = coverage_map(r, "visits", lang=lang)
-        figs[f"coverage_discovery_delay{suffix}"] = coverage_map(r, "discovery_delay", lang=lang)
+        for by in kinds:
+            figs[f"coverage_{by}{suffix}"] = coverage_map(r, by, lang=lang, limits=limits[by])
         if funnel_counts(r)["disputes"]:
             figs[f"escalation_funnel{suffix}"] = escalation_funnel(r, lang=lang)
+    if shared:
+        names = list(runs)
+        for i, r in enumerate(results[1:], start=2):
+            for by in kinds:
+                figs[f"coverage_{by}_difference{'' if len(runs) == 2 else f'_{i}'}"] = coverage_difference(
+                    results[0], r, by, lang=lang, labels=(names[0], names[i - 1]))
     return figs
 
 

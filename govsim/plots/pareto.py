@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from govsim.experiments.stats import metric_unit
 from govsim.plots._base import finish, model_colour, new_figure, no_data
 from govsim.plots.labels import Labels, labels_for
 
@@ -124,6 +125,8 @@ def pareto_front(result: Optimisation, metric: str | None = None, x: str | None 
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_xlabel(_say(tr, x) + (f" ({', '.join(keys)})" if 0 < len(keys) <= 3 and len(rows) <= 16 else ""))
     ax.set_ylabel(tr.metric(metric))
+    if metric_unit(metric) == "share":  # the label says %: so do the ticks
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", title=_say(tr, "interval", conf=result.confidence),
               title_fontsize="small")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 from govsim.issues import Status
 from govsim.metrics import TIME_USE_STATES, worker_hours
@@ -43,13 +44,20 @@ STATE_COLOURS = {"patrol": "#8da0cb", "travel": "#fc8d62", "handle": "#e78ac3", 
 
 
 def resolution_times(results: IssueSource, kind: Literal["ecdf", "box"] = "ecdf",
-                     warmup: float | None = None, lang: str = "en") -> Figure:
+                     warmup: float | None = None, lang: str = "en", clip: float | None = 0.99) -> Figure:
     """End-to-end resolution time (办结时长) per model: ``resolved_at − created_at`` of the
     resolved issues created after the warm-up, as an ECDF (one line per model) or box plots
     (whiskers at the 5th and 95th percentiles, no outliers drawn). ``results`` may also be an
-    experiment run with ``issues=True`` (its replications pooled)."""
+    experiment run with ``issues=True`` (its replications pooled).
+
+    The ECDF's time axis ends at the ``clip`` quantile of all models' times pooled (default
+    the 99th percentile), so that a few long cases do not squeeze the rest into a corner; the
+    figure says where it is cut and how many times lie beyond (the lines themselves hold
+    every time). ``clip=None`` shows the whole range."""
     if kind not in ("ecdf", "box"):
         raise ValueError(f"kind must be 'ecdf' or 'box', got {kind!r}")
+    if clip is not None and not 0.5 <= clip <= 1.0:
+        raise ValueError(f"clip must be a quantile between 0.5 and 1 (or None), got {clip!r}")
     tr = labels_for(lang)
     sets = issue_sets(results, warmup)
     times = {lab: (d["resolved_at"] - d["created_at"])[d["status"] == Status.RESOLVED].dropna().to_numpy()
@@ -64,9 +72,18 @@ def resolution_times(results: IssueSource, kind: Literal["ecdf", "box"] = "ecdf"
                 ax.plot([], [], label=f"{lab} ({tr('none_resolved')})", color=model_colour(i))
         ax.set_xlabel(tr("resolution_time_h"))
         ax.set_ylabel(tr("share_resolved"))
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_ylim(0, 1.02)
         ax.set_xlim(left=0)
-        ax.legend(loc="lower right")
+        pooled = np.concatenate([t for t in times.values()] + [np.empty(0)])
+        if clip is not None and clip < 1.0 and len(pooled):
+            cut = float(np.quantile(pooled, clip))
+            beyond = int((pooled > cut).sum())
+            if beyond and cut > 0:
+                ax.set_xlim(0, cut)
+                ax.text(0.99, 0.03, tr("ecdf_clipped", q=clip, cut=cut, n=beyond), transform=ax.transAxes,
+                        ha="right", va="bottom", fontsize="x-small", color="0.35")
+        ax.legend(loc="center right")
         ax.grid(alpha=0.3)
     else:
         data = [t if len(t) else np.array([np.nan]) for t in times.values()]
@@ -84,30 +101,53 @@ def resolution_times(results: IssueSource, kind: Literal["ecdf", "box"] = "ecdf"
 
 
 def stage_means(issues: pd.DataFrame) -> dict[str, float]:
-    """Mean hours of each stage of :data:`STAGES` over the issues that completed it: discovery
-    is ``discovery_delay_mean`` and dispatch ``dispatch_delay_mean`` of ``docs/metrics.md``;
-    travel is ``arrived_at − assigned_at`` and handling ``resolved_at − arrived_at`` (for a
-    dispute referred up the ladder, until it was settled)."""
-    out = {}
-    for name, start, end in STAGES:
-        v = (issues[end] - issues[start]).dropna()
-        out[name] = float(v.mean()) if len(v) else math.nan
+    """Mean hours of each stage of :data:`STAGES` over the **resolved** issues of ``issues``, so
+    that the stages add up to their mean resolution time (``resolution_time_mean`` of
+    ``docs/metrics.md``): discovery ``discovered_at − created_at``, dispatch ``assigned_at −
+    discovered_at``, travel ``arrived_at − assigned_at``, handling ``resolved_at − arrived_at``
+    (for a dispute referred up the ladder, until it was settled). An issue closed without a
+    worker's visit (no ``assigned_at`` or ``arrived_at``: handed to a department or a
+    mechanism) spends 0 h in the stages it skipped and the rest in handling. ``n`` is the
+    number of resolved issues."""
+    done = issues[issues["status"] == Status.RESOLVED]
+    bounds = [done[c].to_numpy(dtype=float) for c in ("created_at", "discovered_at", "assigned_at",
+                                                      "arrived_at", "resolved_at")]
+    for i in range(1, len(bounds)):  # a skipped stage ends where it began: 0 h
+        bounds[i] = np.where(np.isnan(bounds[i]), bounds[i - 1], bounds[i])
+    out = {name: float(np.mean(b - a)) if len(done) else math.nan
+           for (name, _, _), a, b in zip(STAGES, bounds, bounds[1:])}
+    out["n"] = float(len(done))
     return out
 
 
 def time_decomposition(results: IssueSource, warmup: float | None = None, lang: str = "en") -> Figure:
     """Mean discovery, dispatch, travel and handling time (发现、派遣、到场、处置) per model, as
-    stacked bars (:func:`stage_means`; each stage over the issues created after the warm-up
-    that completed it, so the stack need not equal the mean resolution time)."""
+    stacked bars over the resolved issues created after the warm-up (:func:`stage_means`):
+    each bar adds up to the mean resolution time of those issues (``resolution_time_mean``),
+    written at its end with their number. The discovery and dispatch stages are therefore
+    not ``discovery_delay_mean`` and ``dispatch_delay_mean``, which average over every issue
+    discovered, or dispatched, resolved or not; the figure's caption says so."""
     tr = labels_for(lang)
     means = {lab: stage_means(d) for lab, d in issue_sets(results, warmup).items()}
     fig, ax, totals = _stacked_bars(means, dict(zip((s[0] for s in STAGES), STAGE_COLOURS)), tr)
-    for yi, total in enumerate(totals):
-        ax.text(total, yi, f" {total:.3g} h", va="center", fontsize="small")
+    for yi, (total, m) in enumerate(zip(totals, means.values())):
+        ax.text(total, yi, " " + tr("stack_total", value=total, n=int(m["n"])), va="center",
+                fontsize="small")
     ax.set_xlabel(tr("mean_h"))
-    ax.set_xlim(0, max(totals.max(), 1e-9) * 1.15)
+    ax.set_xlim(0, max(totals.max(), 1e-9) * 1.3)
     ax.set_title(tr("time_decomposition"))
+    fig.supxlabel(_wrap(tr("decomposition_note"), 60 if tr.lang == "zh" else 115), fontsize="x-small",
+                  color="0.35")
     return finish(fig, tr)
+
+
+def _wrap(text: str, width: int) -> str:
+    """``text`` in lines of at most ``width`` characters (Chinese has no spaces: cut anywhere)."""
+    import textwrap
+
+    if " " in text:
+        return textwrap.fill(text, width)
+    return "\n".join(text[i:i + width] for i in range(0, len(text), width))
 
 
 def _stacked_bars(rows: dict[str, dict[str, float]], colours: dict[str, str],

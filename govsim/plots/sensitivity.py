@@ -77,7 +77,7 @@ def morris_plane(sens: Sensitivity, metrics: Sequence[str] | None = None, lang: 
         mu, conf, sigma = (t[c].to_numpy(dtype=float) for c in ("mu_star", "mu_star_conf", "sigma"))
         if not np.isfinite(mu).any():
             no_data(ax, _text(tr, "no_indices", why=note or "–"))
-            ax.set_title(tr.metric(metric), fontsize="medium")
+            ax.set_title(tr.metric(metric, unit=False), fontsize="medium")
             continue
         top = float(np.nanmax(np.r_[mu + conf, sigma, floor if math.isfinite(floor) else 0.0]))
         top = top * 1.1 if top > 0 else 1.0
@@ -94,7 +94,7 @@ def morris_plane(sens: Sensitivity, metrics: Sequence[str] | None = None, lang: 
         ax.set_ylim(-0.02 * top, top)
         ax.set_xlabel(_text(tr, "mu_star"), fontsize="small")
         ax.set_ylabel(_text(tr, "sigma"), fontsize="small")
-        ax.set_title(tr.metric(metric), fontsize="medium")
+        ax.set_title(tr.metric(metric, unit=False), fontsize="medium")
         ax.grid(alpha=0.3)
         ax.legend(fontsize="x-small", loc="upper left")
     fig.suptitle(_text(tr, "morris", n=sens.n, r=sens.replications), fontsize="medium")
@@ -113,7 +113,7 @@ def sobol_bars(sens: Sensitivity, metrics: Sequence[str] | None = None, lang: st
         floor, note = _noise(sens, metric)
         if not np.isfinite(t["ST"].to_numpy(dtype=float)).any():
             no_data(ax, _text(tr, "no_indices", why=note or "–"))
-            ax.set_title(tr.metric(metric), fontsize="medium")
+            ax.set_title(tr.metric(metric, unit=False), fontsize="medium")
             continue
         t = t.sort_values("ST", ascending=False)
         pos = np.arange(len(t), dtype=float)
@@ -128,7 +128,7 @@ def sobol_bars(sens: Sensitivity, metrics: Sequence[str] | None = None, lang: st
         ax.set_yticks(pos, labels=[str(f) for f in t.index], fontsize="x-small")
         ax.set_ylim(len(t) - 0.5, -0.5)
         ax.set_xlabel(_text(tr, "index"), fontsize="small")
-        ax.set_title(tr.metric(metric), fontsize="medium")
+        ax.set_title(tr.metric(metric, unit=False), fontsize="medium")
         ax.grid(axis="x", alpha=0.3)
         ax.legend(fontsize="x-small", loc="lower right")
     fig.suptitle(_text(tr, "sobol", n=sens.n, r=sens.replications), fontsize="medium")
