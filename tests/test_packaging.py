@@ -216,12 +216,25 @@ def _xarray(tmp_path: Path) -> None:
 
 
 # extra → (the modules made missing, the library it brings, what needs it)
+def _widgets(tmp_path: Path) -> None:
+    from govsim.widgets import Explorer
+
+    Explorer()
+
+
+def _classroom(tmp_path: Path) -> None:
+    sys.modules.pop("govsim.app", None)
+    import govsim.app  # noqa: F401
+
+
 EXTRAS: dict[str, tuple[tuple[str, ...], str, list[Callable[[Path], None]]]] = {
     "parquet": (("pyarrow", "pyarrow.parquet"), "pyarrow", [_parquet, _parquet_case_log]),
     "distributed": (("dask.distributed", "distributed"), "dask[distributed]", [_distributed]),
     "geo": (("shapely", "pyproj"), "shapely", [_geo]),
     "sensitivity": (("SALib", "SALib.analyze", "SALib.sample"), "SALib", [_sensitivity]),
     "xarray": (("xarray",), "xarray", [_xarray]),
+    "widgets": (("ipywidgets",), "ipywidgets", [_widgets]),
+    "classroom": (("solara",), "solara", [_classroom]),
 }
 
 
