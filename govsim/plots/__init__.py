@@ -12,6 +12,7 @@ scenario's). See ``docs/figures.md``. The figures of a calibration and of its ch
 a case log are in :mod:`govsim.plots.calibration` (``docs/calibration-report.md``).
 """
 
+from govsim.plots.animation import animate
 from govsim.plots.calibration import (
     category_mix, channel_mix, closure_fit, daily_volume, fit_table, profile_fit, rate_map,
 )
@@ -21,7 +22,7 @@ from govsim.plots.maps import coverage_map
 from govsim.plots.runs import backlog, resolution_times, time_decomposition, utilisation
 
 __all__ = [
-    "backlog", "category_mix", "channel_mix", "closure_fit", "coverage_map", "daily_volume",
+    "animate", "backlog", "category_mix", "channel_mix", "closure_fit", "coverage_map", "daily_volume",
     "escalation_funnel", "fit_table", "forest", "profile_fit", "rate_map", "resolution_times",
     "sweep_curves", "time_decomposition", "utilisation",
 ]
