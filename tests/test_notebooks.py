@@ -1,4 +1,5 @@
-"""The teaching notebooks (``notebooks/*.ipynb``) run from top to bottom, and are committed clean.
+"""The teaching notebooks (``notebooks/*.ipynb``) run from top to bottom, are committed clean,
+and each has a rendered copy of its current source (``notebooks/rendered/``, with outputs).
 
 Every notebook in ``notebooks/`` is picked up automatically. Each is executed with nbclient
 in a fresh ``python3`` kernel with ``notebooks/`` as the working directory (as a student
@@ -85,3 +86,33 @@ def test_notebook_runs(path: Path, python3_kernel: str) -> None:
     errors = [out for cell in nb.cells if cell.cell_type == "code"
               for out in cell.get("outputs", []) if out.get("output_type") == "error"]
     assert not errors
+
+
+def _render_module():  # notebooks/render.py, which writes the rendered copies
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("govsim_render_notebooks", NOTEBOOK_DIR / "render.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_notebook_has_a_rendered_copy_of_its_source(path: Path) -> None:
+    """The rendered copy (what a reader of the repository and of the docs site sees) was made
+    from the notebook as it is now, ran without error and has outputs; a notebook edited
+    without rendering it again fails here: ``python3 notebooks/render.py NN``."""
+    render = _render_module()
+    copy = NOTEBOOK_DIR / "rendered" / path.name
+    hint = f"render it: python3 notebooks/render.py {path.name[:2]}"
+    assert copy.is_file(), f"{path.name}: no rendered copy in notebooks/rendered/; {hint}"
+    source, rendered = nbformat.read(path, as_version=4), nbformat.read(copy, as_version=4)
+    assert rendered.metadata.get("govsim", {}).get("source") == render.source_fingerprint(source), \
+        f"{path.name}: the rendered copy is of an older version of the notebook; {hint}"
+    assert render.source_fingerprint(rendered) == render.source_fingerprint(source)
+    code = [cell for cell in rendered.cells if cell.cell_type == "code"]
+    assert all(cell.get("execution_count") for cell in code), f"{copy.name}: a cell was not executed"
+    assert any(cell.get("outputs") for cell in code)
+    errors = [out for cell in code for out in cell.get("outputs", []) if out.get("output_type") == "error"]
+    assert not errors, f"{copy.name}: {errors[0].get('ename')}: {errors[0].get('evalue')}"

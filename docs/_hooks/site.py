@@ -1,9 +1,10 @@
 """MkDocs hooks for the govsim site (mkdocs.yml: ``hooks:``).
 
 * The notebooks (``notebooks/*.ipynb``) and ``CHANGELOG.md`` live outside ``docs/``; they
-  are added to the site as if they were in it (the notebooks rendered by mkdocs-jupyter,
-  not executed), so the navigation and links can point at them. The navigation's
-  "Notebooks" section lists every notebook there is.
+  are added to the site as if they were in it, so the navigation and links can point at
+  them. A notebook's page shows its rendered copy (``notebooks/rendered/``, executed with
+  its outputs by ``notebooks/render.py``; mkdocs-jupyter shows it as it is, not executing
+  it again). The navigation's "Notebooks" section lists every notebook there is.
 * A page of ``docs/`` may link to a file of the repository outside ``docs/``
   (``../benchmarks/README.md``), which renders on GitHub but is not part of the site: such a
   link is turned into a link to that file in the repository, when the file exists. A link
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from mkdocs.structure.files import File, Files
 ROOT = Path(__file__).resolve().parents[2]
 #: files outside docs/ that are pages of the site, by their path in the repository
 EXTRA = ["CHANGELOG.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("*.ipynb"))]
+_RENDERED = tempfile.TemporaryDirectory(prefix="govsim-site-")  # removed when the build ends
 LINK = re.compile(r"(\]\()([^)\s#]+)(#[^)\s]*)?(\))")
 
 
@@ -46,7 +49,17 @@ def on_config(config: Any) -> Any:
 @event_priority(100)  # before mkdocs-jupyter, which takes the notebooks among the files
 def on_files(files: Files, config: Any) -> Files:
     for path in EXTRA:
-        files.append(File(path, src_dir=str(ROOT), dest_dir=config["site_dir"],
+        src_dir = ROOT
+        rendered = ROOT / "notebooks" / "rendered" / Path(path).name
+        if path.endswith(".ipynb") and rendered.is_file():  # the copy with outputs, at the same address
+            # (mkdocs-jupyter rebuilds the File from src_dir and path, so the copy is linked
+            # into a folder of its own as notebooks/NAME)
+            src_dir = Path(_RENDERED.name)
+            (src_dir / "notebooks").mkdir(exist_ok=True)
+            link = src_dir / path
+            if not link.exists():
+                link.symlink_to(rendered)
+        files.append(File(path, src_dir=str(src_dir), dest_dir=config["site_dir"],
                           use_directory_urls=config["use_directory_urls"]))
     return files
 
