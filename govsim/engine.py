@@ -169,14 +169,18 @@ class Activity:
             self._generator = None
             return
         self._wait = wait = wait + 1
-        self.env.call_later(delay, self._step, (wait, None))
+        env = self.env  # (call_later, inlined: a worker waits about three times per issue)
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self._step, (wait, None)))  # type: ignore[misc]
 
     def interrupt(self, cause: Any = None) -> None:
         """Throw ``simpy.Interrupt(cause)`` into the generator, now (after the urgent events
         already due)."""
         if self._generator is None:
             raise RuntimeError(f"{self} has terminated and cannot be interrupted.")
-        self.env.call_later(0.0, self._interrupt, (cause,), priority=URGENT)
+        env = self.env  # (call_later, inlined)
+        heappush(env._queue, (env._now, URGENT, next(env._eid), self._interrupt, (cause,)))  # type: ignore[misc]
 
     def _interrupt(self, cause: Any) -> None:
         if self._generator is None:
@@ -301,7 +305,10 @@ class Simulation:
 
     def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         """Call ``fn(*args)`` after ``delay`` hours of simulated time."""
-        self.env.call_later(delay, fn, args)
+        env = self.env  # (Environment.call_later, inlined: about 2.5 timers per issue)
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), fn, args))  # type: ignore[misc]
 
     def add_station(self, **kwargs: Any) -> ServiceStation:
         """Create a service station (room, department, call centre); see :class:`ServiceStation`."""

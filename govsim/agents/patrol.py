@@ -96,10 +96,19 @@ class PatrolWatch:
         now = self.env.now
         p = self.detect[issue.category]
         until = min(seg.end - 1e-9, issue.lapse_at)  # a pass at the very end of the shift is too late
-        for t in seg.passes(issue.point, max(now, seg.start), until):
-            if self.uniform() < p:
+        # the passes of seg.passes(issue.point, after, until), inlined: one draw per pass, and
+        # the time of a pass computed only for the one that sees the issue
+        after = max(now, seg.start)
+        route, start, off0, point, uniform = seg.route, seg.start, seg.off0, issue.point, self.uniform
+        lo = off0 + after - start
+        hi = off0 + until - start
+        k = route.next_visit(point, seg.k0, lo, hi)
+        while k is not None:
+            if uniform() < p:
+                t = max(start + route.offset(k) - off0, after)  # max: float round-off
                 self.sim.after(t - now, self._found, seg, issue)
                 return
+            k = route.next_visit(point, k + 1, lo, hi)
 
     def _found(self, seg: PatrolSegment, issue: Issue) -> None:
         if seg.active and issue.status is Status.HIDDEN and issue.lapse_at > self.env.now:

@@ -50,7 +50,11 @@ class IssuePlan:
     lifetime: np.ndarray  # inf: lasts until handled
     report_at: np.ndarray  # inf: never reported
     sensor_at: np.ndarray  # inf: no sensor alarm
-    dispute_u: np.ndarray  # (n, N_ATTEMPTS) uniforms of a dispute; NaN for other issues
+    #: each issue's row of :attr:`dispute_draws`, −1 for an issue that is not a dispute
+    dispute_row: np.ndarray
+    #: (disputes, N_ATTEMPTS) a dispute's uniforms (on the spot, each ladder level, walk-in);
+    #: held for the disputes only, not as NaN for the 97–98 % of issues that are none
+    dispute_draws: np.ndarray
     #: when each mechanism's discovery channel finds the issue, by channel (inf: never)
     found_at: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -113,10 +117,10 @@ class IssuePlan:
             detected = (u_sen < categories.sensor_prob[c]) & has_sensor[grid]
             sensor_at = np.where(detected, t + sen_delay, INF)
             handling = np.asarray(categories.handling[c].sample(streams.stream(f"handling/{name}"), n), float)
-            dispute_u = (np.full((n, N_ATTEMPTS), np.nan) if categories.on_spot_success[c] is None
-                         else streams.stream(f"disputes/{name}").random((n, N_ATTEMPTS)))
             part = dict(time=t, category=np.full(n, c), point=point, grid=grid, handling=handling,
-                        lifetime=lifetime, report_at=report_at, sensor_at=sensor_at, dispute_u=dispute_u)
+                        lifetime=lifetime, report_at=report_at, sensor_at=sensor_at)
+            if categories.on_spot_success[c] is not None:  # a dispute: its draws (thinned below)
+                part["dispute_draws"] = streams.stream(f"disputes/{name}").random((n, N_ATTEMPTS))
             for m in finders:
                 times = m.discovery_times(c, name, t, grid, streams)
                 part[f"found/{m.channel}"] = np.full(n, INF) if times is None else times
@@ -128,14 +132,24 @@ class IssuePlan:
                 part = {k: v[u_keep < keep] for k, v in part.items()}
             parts.append(part)
         found_by = [str(m.channel) for m in finders]
+        draws: list[np.ndarray] = []  # the disputes' draws, part after part; each issue's row of them (−1: none)
+        for p in parts:
+            n_part = len(p["time"])
+            if "dispute_draws" in p:
+                first = sum(len(d) for d in draws)
+                p["dispute_row"] = np.arange(first, first + n_part, dtype=np.int32)
+                draws.append(p.pop("dispute_draws"))
+            else:
+                p["dispute_row"] = np.full(n_part, -1, dtype=np.int32)
+        dispute_draws = np.concatenate(draws) if draws else np.empty((0, N_ATTEMPTS))
         if not parts:
             empty_f, empty_i = np.empty(0), np.empty(0, dtype=np.int64)
             return cls(empty_f, empty_i, empty_i, empty_i, empty_f, empty_f, empty_f, empty_f,
-                       np.empty((0, N_ATTEMPTS)), {ch: empty_f for ch in found_by})
+                       np.empty(0, dtype=np.int32), dispute_draws, {ch: empty_f for ch in found_by})
         cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         order = np.argsort(cols["time"], kind="stable")
         found = {ch: cols.pop(f"found/{ch}")[order] for ch in found_by}
-        return cls(**{k: v[order] for k, v in cols.items()}, found_at=found)
+        return cls(**{k: v[order] for k, v in cols.items()}, dispute_draws=dispute_draws, found_at=found)
 
 
 class Residents:
@@ -165,7 +179,7 @@ class Residents:
         self._report_at: list[float] = []
         self._sensor_at: list[float] = []
         self._found_at: list[tuple[str, list[float]]] = []
-        self._dispute_u: list[list[float]] = []
+        self._dispute_u: list[list[float] | None] = []
         # started like a SimPy process: an urgent call now (where its initialisation would be)
         sim.env.call_later(0.0, self._arrive, (False,), priority=URGENT)
 
@@ -184,7 +198,12 @@ class Residents:
         self._report_at = plan.report_at[rows].tolist()
         self._sensor_at = plan.sensor_at[rows].tolist()
         self._found_at = [(channel, at[rows].tolist()) for channel, at in plan.found_at.items()]
-        self._dispute_u = plan.dispute_u[rows].tolist() if self._any_dispute else []
+        if self._any_dispute:  # the block's disputes' draws, None for the other issues
+            at = plan.dispute_row[rows]
+            draws = iter(plan.dispute_draws[at[at >= 0]].tolist())
+            self._dispute_u = [None if r < 0 else next(draws) for r in at.tolist()]
+        else:
+            self._dispute_u = []
 
     def _arrive(self, due: bool) -> None:
         """Create every issue due now, then schedule the next arrival. ``due``: this call was
@@ -208,7 +227,7 @@ class Residents:
             c = self._category[j]
             issue = Issue(i, c, self._grid[j], self._point[j], priority[c], t, t + deadline[c],
                           self._handling[j], t + self._lifetime[j],
-                          dispute_u=tuple(self._dispute_u[j]) if is_dispute[c] else None)
+                          dispute_u=tuple(self._dispute_u[j] or ()) if is_dispute[c] else None)
             sim.issue_arose(issue)
             report_at = self._report_at[j]
             if report_at < INF:

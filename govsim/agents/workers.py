@@ -188,8 +188,7 @@ class GridWorker:
         """The patrol point where the worker is (the last one reached)."""
         seg = self.segment
         if seg is not None:  # (PatrolSegment.last_visit, inlined)
-            route = self.route
-            return route.point_at(route.last_visit(seg.k0, seg.off0 + self.env.now - seg.start))
+            return self.route.point_reached(seg.k0, seg.off0 + self.env.now - seg.start)
         return self.pos
 
     def __repr__(self) -> str:

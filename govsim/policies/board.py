@@ -37,12 +37,13 @@ class WorkBoard:
         self._waiting_in_grid = [0] * n
         self.waiting_grids: set[int] = set()  # grids with at least one waiting issue
         self.waiting_mask = 0  # the same as a bit mask (bit g: grid g)
+        self._point_grid = sim.territory._pgrid
 
     # --- workers ---------------------------------------------------------------------------
     def set_free(self, worker: GridWorker) -> None:
         """The worker is on shift with nothing to do but patrol: it can be sent."""
         grids = worker.grids
-        here = self.territory.grid_of_point(worker.pos)
+        here = self._point_grid[worker.pos]  # (Territory.grid_of_point, inlined)
         if here not in grids:
             grids = (*grids, here)
         for g in grids:
@@ -84,7 +85,7 @@ class WorkBoard:
         best: GridWorker | None = None
         best_d = math.inf
         slack = 2 * terr.centre_slack
-        free_in_grid, distance, point = self.free_in_grid, terr.distance, issue.point
+        free_in_grid, distance, point, c = self.free_in_grid, terr.distance, issue.point, issue.category
         for centre_d, g in zip(*terr.near(issue.grid, radius_m + slack)):
             if centre_d - slack > best_d:
                 break
@@ -92,7 +93,8 @@ class WorkBoard:
             if not free:
                 continue
             for w in free.values():
-                if w.can_handle(issue):
+                # (GridWorker.can_handle, inlined for a patrolling worker)
+                if (c < 0 or w.skills[c]) if w.patrols else w.can_handle(issue):
                     d = distance(w.position(), point)
                     if d <= radius_m and (d < best_d or (d == best_d and best is not None and w.id < best.id)):
                         best, best_d = w, d

@@ -47,6 +47,11 @@ class PatrolRoute(ABC):
     def last_visit(self, k_from: int, max_offset: float) -> int:
         """Largest ``k >= k_from`` with ``offset(k) <= max_offset`` (``k_from`` at least)."""
 
+    def point_reached(self, k_from: int, max_offset: float) -> int:
+        """The point of the last visit made by ``max_offset``: ``point_at(last_visit(k_from,
+        max_offset))`` (a route may answer it in one step)."""
+        return self.point_at(self.last_visit(k_from, max_offset))
+
     @abstractmethod
     def visits(self, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Points and offsets of the visits numbered ``ks`` (vectorised, for records)."""
@@ -159,6 +164,10 @@ class FixedCycle(PatrolRoute):
             q, i = qj, j
         k = q * length + i
         return k if k > k_from else k_from
+
+    def point_reached(self, k_from: int, max_offset: float) -> int:
+        # (asked for every free worker a dispatch search looks at)
+        return self._cycle[self.last_visit(k_from, max_offset) % self.length]
 
     def visits(self, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q, i = np.divmod(np.asarray(ks, dtype=np.int64), self.length)
