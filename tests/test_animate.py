@@ -398,7 +398,7 @@ def test_html_player_shows_the_drawn_frames(pair, tmp_path):
         try:
             page = browser.new_page()
             page.goto(path.as_uri())
-            page.wait_for_function("document.getElementById('frame').width > 0", timeout=30_000)
+            page.wait_for_function("document.body.dataset.ready === '1'", timeout=30_000)  # frames decoded, canvas sized
             for k in (1, 75, 59, 60, 89, 2):
                 data = page.evaluate(f"""() => {{ show({k}); const c = document.getElementById('frame');
                     return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }}""")

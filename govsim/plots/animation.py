@@ -759,10 +759,11 @@ const canvas = document.getElementById("frame"), ctx = canvas.getContext("2d"),
       pos = document.getElementById("pos"), num = document.getElementById("num"),
       speed = document.getElementById("speed");
 const images = frames.map(f => { const im = new Image(); im.src = "data:image/png;base64," + f[2]; return im; });
-let shown = -1, timer = null;
+let shown = -1, timer = null, ready = false;  // ready: every frame decoded, the canvas sized
 pos.max = frames.length - 1;
 function paint(j) { ctx.drawImage(images[j], frames[j][0], frames[j][1]); }
 function show(k) {
+  if (!ready) return;
   if (!(k === shown + 1 && k % key !== 0)) { for (let j = k - k % key; j < k; j++) paint(j); }
   paint(k); shown = k; pos.value = k; num.textContent = (k + 1) + " / " + frames.length;
 }
@@ -772,7 +773,8 @@ document.getElementById("play").onclick = () => timer ? stop() : play();
 speed.onchange = () => { if (timer) play(); };
 pos.oninput = () => { stop(); show(+pos.value); };
 Promise.all(images.map(im => im.decode())).then(() => {
-  canvas.width = images[0].naturalWidth; canvas.height = images[0].naturalHeight; show(0); });
+  canvas.width = images[0].naturalWidth; canvas.height = images[0].naturalHeight; ready = true; show(0);
+  document.body.dataset.ready = "1"; });
 </script></body></html>
 """
 
