@@ -23,6 +23,7 @@ _LAZY: dict[str, str] = {  # public name → the module that defines it
     **dict.fromkeys(("Mechanism", "register_mechanism"), "govsim.mechanisms"),
     **dict.fromkeys(("DispatchPolicy", "PatrolRoute", "register_policy", "register_route"), "govsim.policies"),
     "Result": "govsim.result",
+    **dict.fromkeys(("CityResult", "load_city", "run_city"), "govsim.city"),
     **dict.fromkeys(("ScenarioError", "load_scenario"), "govsim.scenario"),
     "Scenario": "govsim.scenario.schema",
 }
@@ -30,6 +31,7 @@ _LAZY: dict[str, str] = {  # public name → the module that defines it
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers and editors
     from govsim.engine import Simulation, run
     from govsim.calibration import Calibration, CalibrationError, calibrate, check_fit, fit_targets
+    from govsim.city import CityResult, load_city, run_city
     from govsim.experiments import compare, replicate, sweep
     from govsim.experiments.optimise import Optimisation, optimise  # (the package's names shadow
     from govsim.experiments.sensitivity import Sensitivity, sensitivity  # these modules for mypy)
@@ -61,10 +63,10 @@ except _metadata.PackageNotFoundError:  # a checkout on sys.path that was never 
     __version__ = "0+unknown"
 
 __all__ = [
-    "Calibration", "CalibrationError", "Channel", "DispatchPolicy", "Issue", "Mechanism", "Optimisation",
+    "Calibration", "CalibrationError", "Channel", "CityResult", "DispatchPolicy", "Issue", "Mechanism", "Optimisation",
     "PatrolRoute", "Result", "Sensitivity",
     "Scenario", "ScenarioError", "Simulation", "Status", "calibrate", "check_fit", "compare", "fit_targets",
-    "load_scenario", "optimise", "register_mechanism", "register_policy", "register_route", "replicate",
-    "run", "sensitivity", "sweep",
+    "load_city", "load_scenario", "optimise", "register_mechanism", "register_policy", "register_route", "replicate",
+    "run", "run_city", "sensitivity", "sweep",
     "__version__",
 ]

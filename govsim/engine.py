@@ -70,6 +70,13 @@ class Environment(simpy.Environment):
         # a call is a 5-tuple on SimPy's queue of (time, priority, id, event)
         heappush(self._queue, (self._now + delay, priority, next(self._eid), fn, args))  # type: ignore[misc]
 
+    def call_at(self, at: float, fn: Callable[..., Any], args: tuple[Any, ...] = ()) -> None:
+        """Call ``fn(*args)`` at time ``at`` exactly (not ``now + (at - now)``, which may differ
+        in the last bit): a time computed elsewhere, e.g. by a city's shared call centre."""
+        if at < self._now:
+            raise ValueError(f"time {at} is in the past (now {self._now})")
+        heappush(self._queue, (at, NORMAL, next(self._eid), fn, args))  # type: ignore[misc]
+
     def activity(self, generator: Generator[float, None, None]) -> Activity:
         """Start ``generator`` as an :class:`Activity` (a process that yields how long it waits)."""
         return Activity(self, generator)
@@ -192,11 +199,13 @@ class Activity:
 class Simulation:
     """One run of a scenario with one seed."""
 
-    def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence) -> None:
+    def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence,
+                 env: Environment | None = None) -> None:
+        # env: a clock shared with other districts (a city run in one engine, govsim.city)
         self.scenario = scenario
         self.seed = seed
         self.horizon = scenario.horizon
-        self.env = Environment()
+        self.env = env if env is not None else Environment()
         self.streams = RandomStreams(seed)
         base_dir = Path(scenario.source).parent if scenario.source and scenario.source != "<dict>" else None
         self.territory = Territory.from_config(scenario.territory, self.streams.stream("territory"), base_dir)

@@ -246,7 +246,8 @@ class DaskExecutor(Executor):
         futures = self.client.map(func, tasks, pure=False)
         finished = False
         try:
-            for _fut, result in distributed.as_completed(futures, with_results=True):
+            for fut, result in distributed.as_completed(futures, with_results=True):
+                fut.release()  # the worker may drop the result now (a city's districts are large)
                 yield result
             finished = True
         finally:
