@@ -367,7 +367,7 @@ def coverage_maps(results: Mapping[str, Result], lang: str = "en") -> Figure:
 
     from govsim.plots._base import finish, new_figure
     from govsim.plots.labels import labels_for
-    from govsim.plots.maps import grid_patches, grid_visits_per_day, read_map_geojson
+    from govsim.plots.maps import grid_patches_of, grid_visits_per_day
 
     tr = labels_for(lang)
     values = {k: grid_visits_per_day(r) for k, r in results.items()}
@@ -378,12 +378,7 @@ def coverage_maps(results: Mapping[str, Result], lang: str = "en") -> Figure:
     axes = fig.subplots(1, len(results), squeeze=False)[0]
     cells = None
     for ax, (label, result) in zip(axes, results.items()):
-        g = result.grids
-        names = g["name"].astype(str).tolist()
-        polygons = read_map_geojson(result.scenario, names)
-        shapes = [polygons.get(n) for n in names] if polygons else None
-        x, y, edge = (g[c].to_numpy(dtype=float) for c in ("x_m", "y_m", "edge_m"))
-        patches, (x0, x1, y0, y1) = grid_patches(x, y, edge, shapes)
+        patches, (x0, x1, y0, y1) = grid_patches_of(result)
         cells = PatchCollection(patches, cmap=cmap, norm=norm, edgecolor="white", linewidth=0.5)
         cells.set_array(np.ma.masked_invalid(values[label]))
         ax.add_collection(cells)

@@ -365,18 +365,13 @@ class _Panel:
         from matplotlib.collections import PatchCollection
 
         from govsim.engine import Simulation
-        from govsim.plots.maps import grid_patches, read_map_geojson
+        from govsim.plots.maps import grid_patches_of
 
         self.result, self.times, self.tr = result, times, tr
         start, end = float(times[0]), float(times[-1])
         sim = Simulation(result.scenario, result.seed)
         terr = sim.territory
-        g = result.grids
-        names = g["name"].astype(str).tolist()
-        polygons = read_map_geojson(result.scenario, names)
-        shapes = [polygons.get(n) for n in names] if polygons else None
-        gx, gy, edge = (g[c].to_numpy(dtype=float) for c in ("x_m", "y_m", "edge_m"))
-        patches, (x0, x1, y0, y1) = grid_patches(gx, gy, edge, shapes)
+        patches, (x0, x1, y0, y1) = grid_patches_of(result)
         left, bottom, width, height = rect
         self.ax = ax = fig.add_axes((left, bottom, width, height))
         self.strip_x = (0.0, 0.0)  # inches: the panel's strip of counters (set by MapAnimation)
@@ -418,7 +413,7 @@ class _Panel:
         self.start = start
         found_here = np.isfinite(disc) & (disc >= start)
         self.channels = {c: np.sort(disc[found_here & (chan == c)]) for c in dict.fromkeys(chan[found_here])}
-        size = 110.0 / max(1.0, math.sqrt(len(g) / 36.0))
+        size = 110.0 / max(1.0, math.sqrt(len(result.grids) / 36.0))
         self.issues = ax.scatter(np.zeros(0), np.zeros(0), s=size * 0.45, linewidths=0, zorder=3, animated=True)
         self.workers = ax.scatter(np.zeros(0), np.zeros(0), s=size, marker="^", edgecolors="white",
                                   linewidths=0.6, zorder=4, animated=True)

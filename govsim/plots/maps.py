@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from govsim.scenario.schema import Scenario
 
 __all__ = ["coverage_difference", "coverage_map", "coverage_values", "grid_discovery_delay", "grid_patches",
+           "grid_patches_of",
            "grid_visits_per_day", "read_map_geojson", "rings_path", "shapely_rings", "shared_limits"]
 
 #: A polygon as rings of (x, y) vertices, the exterior first; a grid is a list of them.
@@ -234,7 +235,9 @@ def coverage_values(result: Result, by: Literal["visits", "discovery_delay"] = "
     return grid_visits_per_day(result, warmup) if by == "visits" else grid_discovery_delay(result, warmup)
 
 
-def _grid_patches_of(result: Result) -> tuple[list[Patch], tuple[float, float, float, float]]:
+def grid_patches_of(result: Result) -> tuple[list[Patch], tuple[float, float, float, float]]:
+    """A run's grids as patches (the map's polygons when the scenario has one, else squares)
+    and their bounds (km): what every map of a run is drawn on."""
     g = result.grids
     names = g["name"].astype(str).tolist()
     polygons = read_map_geojson(result.scenario, names)
@@ -257,7 +260,7 @@ def coverage_map(result: Result, by: Literal["visits", "discovery_delay"] = "vis
     default the scale spans this map's own values."""
     tr = labels_for(lang)
     values = coverage_values(result, by, warmup)
-    patches, bounds = _grid_patches_of(result)
+    patches, bounds = grid_patches_of(result)
     cmap = mpl.colormaps[CMAPS[by]].with_extremes(bad="0.85")
     label = tr("visits_per_day") if by == "visits" else tr("discovery_delay_h")
     norm = None
@@ -306,6 +309,6 @@ def coverage_difference(a: Result, b: Result, by: Literal["visits", "discovery_d
     norm = mcolors.CenteredNorm(0.0, half if half > 0 else 1.0)
     cmap = mpl.colormaps["RdBu_r"].with_extremes(bad="0.85")
     what = tr("visits_per_day") if by == "visits" else tr("discovery_delay_h")
-    patches, bounds = _grid_patches_of(a)
+    patches, bounds = grid_patches_of(a)
     return map_figure(patches, bounds, diff, cmap, tr("difference_of", a=name_a, b=name_b, label=what),
                       tr("coverage_difference", a=name_a, b=name_b, what=tr("coverage_" + by)), tr, norm=norm)
