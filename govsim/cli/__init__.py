@@ -636,16 +636,20 @@ def cmd_check_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def whole_number(least: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least ``least``, else a clear usage error."""
-    what = "a positive whole number" if least == 1 else f"a whole number >= {least}"
+def whole_number(least: int, most: int | None = None, what: str | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``least`` (and at most ``most``), else a clear
+    usage error saying ``what`` was expected."""
+    if what is None:
+        what = "a positive whole number" if least == 1 else f"a whole number >= {least}"
+        if most is not None:
+            what = f"a whole number from {least} to {most}"
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if value < least:
+        if value < least or (most is not None and value > most):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
 

@@ -12,16 +12,6 @@ import argparse
 import socket
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
-    return port
-
-
 def _address(host: str) -> str:
     """An address students can type for ``host`` (0.0.0.0: this machine's address on the
     network, found without sending anything)."""
@@ -70,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "comparison table and figures (needs govsim[classroom])",
                        description="Serve the classroom explorer as a web page: students open "
                                    "http://HOST:PORT in a browser, no Python needed.")
-    p.add_argument("--port", type=_port, default=8765, help="port to serve on (default 8765)")
+    p.add_argument("--port", type=whole_number(1, 65535, "a port number from 1 to 65535"), default=8765, help="port to serve on (default 8765)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: "
                         "every network of this machine, for a classroom)")
