@@ -267,26 +267,19 @@ def check_controls(controls: Controls) -> tuple[dict[str, Any], Scenario, Scenar
     return overrides, base, yours
 
 
-def _fmt_value(x: float, unit: str) -> str:
+def _fmt(x: float, unit: str, difference: bool = False) -> str:
+    """A cell with its unit: a share in % (a difference of shares in pp), hours in h, a count
+    whole when it is; a difference signed."""
     if not math.isfinite(x):
         return "–"
+    sign = "+" if difference else ""
     if unit == "share":
-        return f"{100 * x:.1f} %"
+        return f"{100 * x:{sign}.1f} {'pp' if difference else '%'}"
     if unit == "h":
-        return f"{x:.2f} h"
-    if unit == "count":
+        return f"{x:{sign}.2f} h"
+    if unit == "count" and not difference:
         return f"{x:.1f}" if not float(x).is_integer() else f"{int(x):d}"
-    return f"{x:.4g}"
-
-
-def _fmt_diff(x: float, unit: str) -> str:
-    if not math.isfinite(x):
-        return "–"
-    if unit == "share":
-        return f"{100 * x:+.1f} pp"
-    if unit == "h":
-        return f"{x:+.2f} h"
-    return f"{x:+.4g}"
+    return f"{x:{sign}.4g}"
 
 
 _HEAD = {"metric": ("metric", "指标"), "difference": ("difference", "差异"),
@@ -335,13 +328,13 @@ class Exploration:
             assert isinstance(r, pd.Series)  # one row per metric: two scenarios compared
             unit = str(r["unit"])
             lo, hi = float(r["ci_low"]), float(r["ci_high"])
-            interval = (f"{_fmt_diff(lo, unit)} … {_fmt_diff(hi, unit)}"
+            interval = (f"{_fmt(lo, unit, difference=True)} … {_fmt(hi, unit, difference=True)}"
                         if math.isfinite(lo) and math.isfinite(hi) else "–")
             sig = _HEAD["yes" if bool(r["significant"]) else "no"][i] if cmp.n > 1 else "–"
             rows.append({_HEAD["metric"][i]: tr.metric(m, unit=False),
-                         base: _fmt_value(float(r["mean_baseline"]), unit),
-                         yours: _fmt_value(float(r["mean_scenario"]), unit),
-                         _HEAD["difference"][i]: _fmt_diff(float(r["difference"]), unit),
+                         base: _fmt(float(r["mean_baseline"]), unit),
+                         yours: _fmt(float(r["mean_scenario"]), unit),
+                         _HEAD["difference"][i]: _fmt(float(r["difference"]), unit, difference=True),
                          ci: interval, _HEAD["significant"][i]: sig})
         return pd.DataFrame(rows)
 
