@@ -83,7 +83,7 @@ class Environment(simpy.Environment):
 
     def step(self) -> None:
         try:
-            entry = heappop(self._queue)
+            entry: tuple[Any, ...] = heappop(self._queue)  # an event's 4-tuple or a call's 5-tuple
         except IndexError:
             raise EmptySchedule from None
         self.now = self._now = entry[0]
@@ -122,7 +122,8 @@ class Environment(simpy.Environment):
             elif until.callbacks is None:
                 return until.value
             until.callbacks.append(StopSimulation.callback)
-        queue, process = self._queue, self._process
+        queue: list[tuple[Any, ...]] = self._queue  # events' 4-tuples and calls' 5-tuples
+        process = self._process
         try:
             while True:
                 try:
@@ -154,10 +155,12 @@ class Activity:
     wait. The grid workers (:class:`~govsim.agents.workers.GridWorker`) are activities.
     """
 
-    __slots__ = ("env", "_generator", "_wait")
+    __slots__ = ("env", "_generator", "_wait", "_queue", "_eid")
 
     def __init__(self, env: Environment, generator: Generator[float, None, None]) -> None:
         self.env = env
+        self._queue: list[Any] = env._queue  # the environment's queue and id counter, at hand
+        self._eid = env._eid
         self._generator: Generator[float, None, None] | None = generator
         self._wait = 0  # number of the wait in progress; a call for another one is void
         env.call_later(0.0, self._step, (0, None), priority=URGENT)
@@ -176,18 +179,18 @@ class Activity:
             self._generator = None
             return
         self._wait = wait = wait + 1
-        env = self.env  # (call_later, inlined: a worker waits about three times per issue)
+        # (call_later, inlined: a worker waits about three times per issue)
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self._step, (wait, None)))  # type: ignore[misc]
+        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), self._step, (wait, None)))
 
     def interrupt(self, cause: Any = None) -> None:
         """Throw ``simpy.Interrupt(cause)`` into the generator, now (after the urgent events
         already due)."""
         if self._generator is None:
             raise RuntimeError(f"{self} has terminated and cannot be interrupted.")
-        env = self.env  # (call_later, inlined)
-        heappush(env._queue, (env._now, URGENT, next(env._eid), self._interrupt, (cause,)))  # type: ignore[misc]
+        # (call_later, inlined)
+        heappush(self._queue, (self.env._now, URGENT, next(self._eid), self._interrupt, (cause,)))
 
     def _interrupt(self, cause: Any) -> None:
         if self._generator is None:
@@ -206,6 +209,8 @@ class Simulation:
         self.seed = seed
         self.horizon = scenario.horizon
         self.env = env if env is not None else Environment()
+        self._queue: list[Any] = self.env._queue  # the clock's queue and id counter, at hand (after)
+        self._eid = self.env._eid
         self.streams = RandomStreams(seed)
         base_dir = Path(scenario.source).parent if scenario.source and scenario.source != "<dict>" else None
         self.territory = Territory.from_config(scenario.territory, self.streams.stream("territory"), base_dir)
@@ -314,10 +319,10 @@ class Simulation:
 
     def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         """Call ``fn(*args)`` after ``delay`` hours of simulated time."""
-        env = self.env  # (Environment.call_later, inlined: about 2.5 timers per issue)
+        # (Environment.call_later, inlined: about 2.5 timers per issue)
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), fn, args))  # type: ignore[misc]
+        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), fn, args))
 
     def add_station(self, **kwargs: Any) -> ServiceStation:
         """Create a service station (room, department, call centre); see :class:`ServiceStation`."""
@@ -408,20 +413,31 @@ class Simulation:
 
     # --- running ----------------------------------------------------------------------
     def run(self) -> Result:
-        # A run keeps hundreds of thousands of live issue records; Python's cyclic collector
-        # would traverse them over and over. Collect less often while the clock runs
-        # (garbage is still collected; memory use is unchanged in benchmarks/).
-        thresholds = gc.get_threshold()
-        gc.set_threshold(100_000, 50, 100)
-        try:
-            self.env.run(until=self.horizon)
-        finally:
-            gc.set_threshold(*thresholds)
+        run_clock(self.env, self.horizon)
         for w in self.workers:
             w.finish()
         for station in self.stations:
             station.close_books()
         return Result.from_simulation(self)
+
+
+def run_clock(env: Environment, until: float) -> None:
+    """Run ``env`` until ``until`` with Python's cyclic garbage collector held back.
+
+    A run keeps hundreds of thousands of live objects (the district, the plan, open issues,
+    records); the collector would traverse them over and over. While the clock runs it
+    collects less often, and what existed before the run (the district, the plan: built,
+    never garbage) is frozen out of its traversals (:func:`gc.freeze`). Garbage is still
+    collected; no result depends on when (nothing in govsim has a finaliser).
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    gc.freeze()
+    try:
+        env.run(until=until)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def check_references(scenario: Scenario, territory: Territory) -> None:

@@ -48,13 +48,10 @@ class Territory:
 
     def __post_init__(self) -> None:
         # Python lists: scalar access from the hot path is several times faster than numpy's.
-        self._px = self.point_x.tolist()
-        self._py = self.point_y.tolist()
-        self._pgrid = self.point_grid.tolist()
+        self._px: list[float] = self.point_x.tolist()
+        self._py: list[float] = self.point_y.tolist()
+        self._pgrid: list[int] = self.point_grid.tolist()
         self._manhattan = self.metric == "manhattan"
-        # distance() for this metric without the test (it is called on every dispatch)
-        metric_distance = self._manhattan_distance if self._manhattan else self._euclidean_distance
-        self.distance = metric_distance  # type: ignore[method-assign]
         self._tree: cKDTree | None = None
         self._near: dict[tuple[int, float], tuple[list[float], list[int]]] = {}
         self._near_set: dict[tuple[int, float], frozenset[int]] = {}
@@ -86,18 +83,9 @@ class Territory:
     # --- distances ------------------------------------------------------------------
     def distance(self, a: int, b: int) -> float:
         """Distance in metres between patrol points ``a`` and ``b``."""
-        dx = self._px[a] - self._px[b]
-        dy = self._py[a] - self._py[b]
+        px, py = self._px, self._py
         if self._manhattan:
-            return abs(dx) + abs(dy)
-        return math.hypot(dx, dy)
-
-    def _manhattan_distance(self, a: int, b: int) -> float:
-        px, py = self._px, self._py
-        return abs(px[a] - px[b]) + abs(py[a] - py[b])
-
-    def _euclidean_distance(self, a: int, b: int) -> float:
-        px, py = self._px, self._py
+            return abs(px[a] - px[b]) + abs(py[a] - py[b])
         return math.hypot(px[a] - px[b], py[a] - py[b])
 
     def grids_near(self, grid: int, radius_m: float) -> list[tuple[float, int]]:

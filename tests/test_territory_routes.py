@@ -437,3 +437,48 @@ def test_csv_missing_file_is_a_scenario_error(tmp_path):
     s = govsim.load_scenario(path)
     with pytest.raises(govsim.ScenarioError, match="nope.csv"):
         govsim.Simulation(s, 0)
+
+
+# --------------------------------------------------------------------------- a study's own route
+
+
+def test_a_route_defined_in_a_study_runs_and_gives_the_built_in_answer() -> None:
+    """A route class written in a study (a subclass of PatrolRoute, here delegating to a fixed
+    cycle) plugs in by name and runs; with the compiled build the base class is compiled and
+    the subclass interpreted (tests/test_compiled.py runs this module against it)."""
+    from govsim.policies.routes import ROUTES, PatrolRoute, fixed_cycle, register_route
+
+    class Delegating(PatrolRoute):
+        def __init__(self, inner: PatrolRoute) -> None:
+            self.inner = inner
+
+        def point_at(self, k):
+            return self.inner.point_at(k)
+
+        def offset(self, k):
+            return self.inner.offset(k)
+
+        def next_visit(self, point, k_from, min_offset, max_offset):
+            return self.inner.next_visit(point, k_from, min_offset, max_offset)
+
+        def last_visit(self, k_from, max_offset):
+            return self.inner.last_visit(k_from, max_offset)
+
+        def visits(self, ks):
+            return self.inner.visits(ks)
+
+        @property
+        def points(self):
+            return self.inner.points
+
+    @register_route("study_delegating")
+    def study_delegating(territory, points, speed_kmh, dwell_h, rng):
+        return Delegating(fixed_cycle(territory, points, speed_kmh, dwell_h, rng))
+
+    try:
+        sc = govsim.load_scenario("scenarios/smart_dispatch.yaml", overrides={"horizon": "3d"})
+        mine = govsim.run(sc, seed=4, overrides={"workers.route": "study_delegating"}).summary()
+        built_in = govsim.run(sc, seed=4).summary()
+    finally:
+        del ROUTES["study_delegating"]
+    assert mine.equals(built_in)

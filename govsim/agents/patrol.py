@@ -13,7 +13,7 @@ trial, exactly as if the walk had been simulated step by step.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from govsim.issues import Channel, Issue, Status
@@ -66,7 +66,7 @@ class PatrolWatch:
         self.hidden: list[dict[int, Issue]] = [{} for _ in range(n)]
         self.patrollers: list[list[GridWorker]] = [[] for _ in range(n)]
         self.detect = sim.categories.patrol_detect
-        self.uniform = sim.uniform("patrol")
+        self.uniform: Callable[[], float] = sim.uniform("patrol")  # one Uniform(0, 1) per pass
         self.enabled = sim.scenario.channels.patrol
 
     def add_worker(self, worker: GridWorker) -> None:

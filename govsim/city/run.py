@@ -19,7 +19,6 @@ the result is the same with 1, 2 or 8 workers, and the same as
 from __future__ import annotations
 
 import dataclasses
-import gc
 import os
 import resource
 import socket
@@ -210,7 +209,7 @@ class _LiveCall:
 
 def _run_one_engine(city: City, seed: Any, tasks: list[_Task]) -> tuple[list[DistrictOutput], CentreOutcome | None]:
     """Every district and the shared centre on one clock (one SimPy environment)."""
-    from govsim.engine import Environment, Simulation
+    from govsim.engine import Environment, Simulation, run_clock
 
     t0 = time.perf_counter()
     env = Environment()
@@ -234,12 +233,7 @@ def _run_one_engine(city: City, seed: Any, tasks: list[_Task]) -> tuple[list[Dis
             centre = live
             for k, (t, sim) in enumerate(zip(tasks, sims)):
                 policies[k] = use_city_hotline(sim, t.name, None, _LiveCall(live, k))
-    thresholds = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 100)
-    try:
-        env.run(until=city.horizon)
-    finally:
-        gc.set_threshold(*thresholds)
+    run_clock(env, city.horizon)
     from govsim.result import Result
 
     outputs = []

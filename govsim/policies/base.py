@@ -23,7 +23,9 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from mypy_extensions import mypyc_attr
 
 from govsim.issues import Status
 
@@ -33,21 +35,26 @@ if TYPE_CHECKING:
     from govsim.issues import Issue
 
 
+@mypyc_attr(native_class=False)  # a plain Python class in the compiled build too (pickled to workers)
 @dataclass(frozen=True)
 class NoParams:
     """A policy without parameters."""
 
 
-class DispatchPolicy(ABC):
+ParamsT = TypeVar("ParamsT")  # a policy's parameters (its Params dataclass)
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)  # a study's own policy, compiled build too
+class DispatchPolicy(ABC, Generic[ParamsT]):
     """Decides who handles what, and when."""
 
     name: ClassVar[str] = ""
     Params: ClassVar[type] = NoParams
 
-    def __init__(self, sim: Simulation, params: Any) -> None:
+    def __init__(self, sim: Simulation, params: ParamsT) -> None:
         self.sim = sim
         self.board = sim.board
-        self.params = params
+        self.params: ParamsT = params
 
     def on_discovered(self, issue: Issue, channel: str, finder: GridWorker | None) -> None:
         """``issue`` just became known through ``channel``; ``finder`` is the worker who
@@ -88,7 +95,7 @@ class DispatchPolicy(ABC):
         """``worker`` has nothing in hand; assign it waiting work or leave it to patrol."""
 
 
-P = TypeVar("P", bound=type[DispatchPolicy])
+P = TypeVar("P", bound=type[DispatchPolicy[Any]])
 POLICIES: dict[str, type[DispatchPolicy]] = {}
 
 

@@ -85,17 +85,19 @@ class WorkBoard:
         best: GridWorker | None = None
         best_d = math.inf
         slack = 2 * terr.centre_slack
-        free_in_grid, distance, point, c = self.free_in_grid, terr.distance, issue.point, issue.category
-        for centre_d, g in zip(*terr.near(issue.grid, radius_m + slack)):
-            if centre_d - slack > best_d:
+        # (terr.distance called as a method, not bound to a local: a direct call when compiled)
+        free_in_grid, point, c = self.free_in_grid, issue.point, issue.category
+        centres, grids = terr.near(issue.grid, radius_m + slack)
+        for i in range(len(grids)):  # (by index: native list reads when compiled)
+            if centres[i] - slack > best_d:
                 break
-            free = free_in_grid[g]
+            free = free_in_grid[grids[i]]
             if not free:
                 continue
             for w in free.values():
                 # (GridWorker.can_handle, inlined for a patrolling worker)
                 if (c < 0 or w.skills[c]) if w.patrols else w.can_handle(issue):
-                    d = distance(w.position(), point)
+                    d = terr.distance(w.position(), point)
                     if d <= radius_m and (d < best_d or (d == best_d and best is not None and w.id < best.id)):
                         best, best_d = w, d
         return best
@@ -187,6 +189,15 @@ class WorkBoard:
         self._remove(best_grid, best_entry)
         return best_entry[4]
 
+    def best_waiting_near(self, worker: GridWorker, radius_m: float) -> Issue | None:
+        """:meth:`best_waiting` among the grids near where ``worker`` is (those whose centre
+        lies within ``radius_m`` plus twice the grids' half-diagonal slack of its grid's centre:
+        every issue within ``radius_m`` of it is in one of them); removed from its queue."""
+        terr = self.territory
+        here = worker.position()
+        grids = self.waiting_in(terr.near_mask(terr.grid_of_point(here), radius_m + 2 * terr.centre_slack))
+        return self.best_waiting(worker, grids, radius_m, here=here)
+
     def _top(self, grid: int, worker: GridWorker, here: int, radius_m: float) -> QueueEntry | None:
         """The first entry of ``grid``'s queue that ``worker`` can handle and reach (within
         ``radius_m`` of point ``here``; ``here`` −1: anywhere). Usually the head of the heap;
@@ -196,12 +207,12 @@ class WorkBoard:
             heapq.heappop(q)
         if not q:
             return None
-        dist = self.territory.distance
+        terr = self.territory
         head = q[0]
-        if worker.can_handle(head[4]) and (here < 0 or dist(here, head[4].point) <= radius_m):
+        if worker.can_handle(head[4]) and (here < 0 or terr.distance(here, head[4].point) <= radius_m):
             return head
         fitting = [e for e in q if _valid(e) and worker.can_handle(e[4])
-                   and (here < 0 or dist(here, e[4].point) <= radius_m)]
+                   and (here < 0 or terr.distance(here, e[4].point) <= radius_m)]
         return min(fitting) if fitting else None
 
     def _remove(self, grid: int, entry: QueueEntry) -> None:

@@ -40,12 +40,11 @@ class HotlineParams:
 
 
 @register_policy
-class HotlineCentre(GridOwnWorkers):
+class HotlineCentre(GridOwnWorkers[HotlineParams]):
     """Reports pass a call centre (operators, queue), then a processing delay, then the grid."""
 
     name = "hotline_centre"
     Params = HotlineParams
-    params: HotlineParams
 
     def __init__(self, sim: Simulation, params: HotlineParams) -> None:
         super().__init__(sim, params)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from mypy_extensions import mypyc_attr
 
 if TYPE_CHECKING:
     from govsim.territory import Territory
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 EPS = 1e-9
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # a study's own route (register_route), compiled build too
 class PatrolRoute(ABC):
     """An endless sequence of visits to patrol points."""
 
@@ -98,8 +100,8 @@ class FixedCycle(PatrolRoute):
         if self.length == 0 or self.period <= 0:
             raise ValueError("a patrol cycle needs at least one point and a positive period "
                              "(set workers.dwell above 0 for single-point routes)")
-        self._cum = self.cum.tolist()
-        self._cycle = self.cycle.tolist()
+        self._cum: list[float] = self.cum.tolist()  # (typed lists: native reads when compiled)
+        self._cycle: list[int] = self.cycle.tolist()
         self._where: dict[int, list[int]] = {}
         for i, p in enumerate(self._cycle):
             self._where.setdefault(p, []).append(i)

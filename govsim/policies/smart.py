@@ -35,18 +35,16 @@ class SmartParams:
 
 
 @register_policy
-class SmartDispatch(DispatchPolicy):
+class SmartDispatch(DispatchPolicy[SmartParams]):
     """Nearest free qualified worker within a radius; priority queues otherwise."""
 
     name = "smart_dispatch"
     Params = SmartParams
-    params: SmartParams
 
     def __init__(self, sim: Simulation, params: SmartParams) -> None:
         super().__init__(sim, params)
         self.rng = sim.streams.stream("dispatch/classify")
         self.radius = params.radius_m
-        self._search = params.radius_m + 2 * sim.territory.centre_slack
 
     def route(self, issue: Issue, channel: str) -> None:
         delay = float(self.params.classify_delay.sample(self.rng))
@@ -55,9 +53,6 @@ class SmartDispatch(DispatchPolicy):
     def worker_free(self, worker: GridWorker) -> None:
         if self.board.n_waiting == 0:
             return
-        terr = self.sim.territory
-        here = worker.position()
-        grids = self.board.waiting_in(terr.near_mask(terr.grid_of_point(here), self._search))
-        issue = self.board.best_waiting(worker, grids, self.radius, here=here)
+        issue = self.board.best_waiting_near(worker, self.radius)
         if issue is not None:
             self.board.assign(issue, worker)

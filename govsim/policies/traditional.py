@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from govsim.distributions import LogNormal
 from govsim.params import Dist
-from govsim.policies.base import DispatchPolicy, register_policy
+from govsim.policies.base import DispatchPolicy, ParamsT, register_policy
 
 if TYPE_CHECKING:
     from govsim.agents.workers import GridWorker
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from govsim.issues import Issue
 
 
-class GridOwnWorkers(DispatchPolicy):
+class GridOwnWorkers(DispatchPolicy[ParamsT]):
     """Issues that reach a grid wait for one of the grid's own workers (no help across borders)."""
 
     def reach_grid(self, issue: Issue) -> None:
@@ -47,12 +47,11 @@ class TraditionalParams:
 
 
 @register_policy
-class TraditionalPatrol(GridOwnWorkers):
+class TraditionalPatrol(GridOwnWorkers[TraditionalParams]):
     """Workers handle what they find in their own grid; reports go through a manual chain."""
 
     name = "traditional_patrol"
     Params = TraditionalParams
-    params: TraditionalParams
 
     def __init__(self, sim: Simulation, params: TraditionalParams) -> None:
         super().__init__(sim, params)
