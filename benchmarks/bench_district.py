@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib.util
 import os
 import platform
 import sys
@@ -47,7 +48,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-if str(ROOT) not in sys.path:  # run from a checkout without installing
+# The govsim that Python finds (an install, compiled or not, or PYTHONPATH); this checkout
+# when there is none (run from a checkout without installing).
+if importlib.util.find_spec("govsim") is None:
     sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
@@ -291,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     info["cpu_s"] = round(time.process_time() - cpu0, 3)
     info["load_avg_1min_before"] = load_before
     info["load_avg_1min_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    info["govsim"] = f"{Path(govsim.__file__).resolve().parent} ({code_version()})"
+    build = "compiled with mypyc" if govsim.is_compiled() else "pure Python"
+    info["govsim"] = f"{Path(govsim.__file__).resolve().parent} ({code_version()}, {build})"
     info = print_report(info, timer, args.profile)
 
     if args.check:

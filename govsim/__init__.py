@@ -62,11 +62,24 @@ try:  # single-sourced: the version in pyproject.toml, read from the installed p
 except _metadata.PackageNotFoundError:  # a checkout on sys.path that was never installed
     __version__ = "0+unknown"
 
+
+
+def is_compiled() -> bool:
+    """True if the engine was compiled by mypyc (installed with ``GOVSIM_COMPILE=1``; the
+    same results, a faster run phase: docs/performance.md), False for pure Python. Looks
+    for the module's file without importing it."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+    from importlib.util import find_spec
+
+    spec = find_spec("govsim.engine")
+    return spec is not None and spec.origin is not None and spec.origin.endswith(tuple(EXTENSION_SUFFIXES))
+
+
 __all__ = [
     "Calibration", "CalibrationError", "Channel", "CityResult", "DispatchPolicy", "Issue", "Mechanism", "Optimisation",
     "PatrolRoute", "Result", "Sensitivity",
     "Scenario", "ScenarioError", "Simulation", "Status", "calibrate", "check_fit", "compare", "fit_targets",
     "load_city", "load_scenario", "optimise", "register_mechanism", "register_policy", "register_route", "replicate",
-    "run", "run_city", "sensitivity", "sweep",
+    "is_compiled", "run", "run_city", "sensitivity", "sweep",
     "__version__",
 ]

@@ -60,7 +60,8 @@ def test_one_version_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0
-    assert capsys.readouterr().out.strip() == f"govsim {PROJECT['version']}"
+    build = "compiled with mypyc" if govsim.is_compiled() else "pure Python"
+    assert capsys.readouterr().out.strip() == f"govsim {PROJECT['version']} ({build})"
 
 
 # --------------------------------------------------------------------------- presets by name
@@ -274,9 +275,10 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> Non
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     src = tmp_path / "src"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, src / name)
-    shutil.copytree(ROOT / "govsim", src / "govsim", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("govsim", "build_support"):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     _sh([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", str(src), "-w", str(tmp_path / "dist")],
         tmp_path, env, timeout=300)
     (wheel,) = (tmp_path / "dist").glob("govsim-*.whl")
@@ -305,4 +307,4 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> Non
     out = _sh([str(exe), "presets"], work, env)
     assert all(name in out for name in preset_names()) and str(venv) in out
     assert json.loads(_sh([str(exe), "schema"], work, env)) == json.loads(schema_text())
-    assert _sh([str(exe), "--version"], work, env).strip() == f"govsim {PROJECT['version']}"
+    assert _sh([str(exe), "--version"], work, env).strip() == f"govsim {PROJECT['version']} (pure Python)"

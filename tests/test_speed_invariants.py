@@ -70,6 +70,7 @@ def test_disputes_alone_have_draws_and_each_row_is_its_streams_row(mediation_sim
         assert sorted(map(tuple, mine.tolist())) == sorted(map(tuple, drawn.tolist()))
 
 
+@pytest.mark.pure_python
 def test_issues_carry_their_plan_rows_draws(mediation_sim: Simulation) -> None:
     sim = Simulation(mediation_sim.scenario, 5)
     plan = sim.plan

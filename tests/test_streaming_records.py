@@ -95,6 +95,7 @@ def _run_keeping_every_issue(path: Path, seed: int, **overrides):
     return sim, result, kept
 
 
+@pytest.mark.pure_python
 @pytest.mark.parametrize("path", [SMART, MEDIATION])
 def test_streamed_issue_table_equals_the_table_of_all_issue_objects(monkeypatch, path):
     monkeypatch.setattr(IssueLog, "BLOCK", 64)  # many chunks

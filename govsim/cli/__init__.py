@@ -27,6 +27,14 @@ from govsim.units import format_duration
 EXIT_BAD_INPUT = 2
 
 
+def _version() -> str:
+    """``govsim --version``: the version, and whether the engine is compiled (GOVSIM_COMPILE=1)."""
+    import govsim
+
+    build = "compiled with mypyc" if govsim.is_compiled() else "pure Python"
+    return f"govsim {govsim.__version__} ({build})"
+
+
 def _overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
     from govsim.scenario import parse_override
 
@@ -741,7 +749,7 @@ def command_modules() -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="govsim", description="Simulate grid-based community governance (网格化管理).")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('govsim').__version__}")
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common, experiment = add_common, add_experiment
 
