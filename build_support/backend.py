@@ -3,7 +3,7 @@
 By default govsim installs as pure Python. With ``GOVSIM_COMPILE=1`` in the environment, a
 non-editable install (``pip install .``, ``pip wheel .``) compiles the modules of the event
 loop, :data:`COMPILED_MODULES`, with mypyc (a C compiler and Python's headers are needed):
-the same code, the same results for every seed, about a third less time in the run phase
+the same code, the same results for every seed, about 0.52–0.67 of the time of a long run
 (docs/performance.md). This module only adds mypyc and the type information it reads to the
 build's requirements, and refuses an editable compiled install; ``setup.py`` does the
 compiling.
