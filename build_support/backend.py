@@ -21,12 +21,15 @@ COMPILE_ENV = "GOVSIM_COMPILE"
 
 #: The modules compiled by ``GOVSIM_COMPILE=1``: the engine and what runs at every event
 #: (the grid workers, patrol, arrivals, the work board, routes, distances, records, the
-#: dispatch policies' common steps: a study may still subclass ``DispatchPolicy`` and
-#: ``PatrolRoute``, which are marked ``allow_interpreted_subclasses``). Others stay Python:
-#: they run once per run (loading, tables, figures), are mechanisms and policies a study
-#: reads and extends (mypyc drops a compiled class's docstring, which the scenario reference
-#: prints for each policy), or check their input with messages that mypyc's own type checks
-#: would pre-empt (random streams).
+#: smart dispatch policy: a study may still subclass it, ``DispatchPolicy`` and ``PatrolRoute``,
+#: which are marked ``allow_interpreted_subclasses``). Others stay Python (the traditional and
+#: hotline policies too: compiled, the hotline's Python subclass of the compiled
+#: GridOwnWorkers gave other results, and its parameters' nested types were lost to the
+#: reference; not understood yet):
+#: they run once per run (loading, tables, figures), are mechanisms a study extends, or check
+#: their input with messages that mypyc's own type checks would pre-empt (random streams).
+#: mypyc drops compiled classes' docstrings; ``govsim.scenario.convert.class_doc`` reads
+#: them from the source installed beside the compiled module.
 COMPILED_MODULES = (
     "govsim/engine.py",
     "govsim/issues.py",
@@ -40,6 +43,7 @@ COMPILED_MODULES = (
     "govsim/policies/board.py",
     "govsim/policies/routes.py",
     "govsim/policies/base.py",
+    "govsim/policies/smart.py",
 )
 
 #: What mypyc needs besides setuptools: itself (in mypy) and the types of the packages the

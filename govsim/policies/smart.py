@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mypy_extensions import mypyc_attr
+
 from govsim.distributions import Fixed
 from govsim.params import Dist
 from govsim.policies.base import DispatchPolicy, register_policy
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from govsim.issues import Issue
 
 
+@mypyc_attr(native_class=False)  # a plain class in the compiled build too (pickled to workers)
 @dataclass(frozen=True)
 class SmartParams:
     radius_m: float = field(
@@ -34,7 +37,7 @@ class SmartParams:
     )
 
 
-@register_policy
+@mypyc_attr(allow_interpreted_subclasses=True)  # a study may subclass it (compiled build)
 class SmartDispatch(DispatchPolicy[SmartParams]):
     """Nearest free qualified worker within a radius; priority queues otherwise."""
 
@@ -56,3 +59,7 @@ class SmartDispatch(DispatchPolicy[SmartParams]):
         issue = self.board.best_waiting_near(worker, self.radius)
         if issue is not None:
             self.board.assign(issue, worker)
+
+
+# registered by a call, not the decorator: a decorated class would stay Python in the compiled build
+register_policy(SmartDispatch)

@@ -836,8 +836,37 @@ def _nested(tp: Any, path: str) -> list[tuple[type, str]]:
     return []
 
 
+MYPYC_FILLER = "mypyc filler docstring"  # what mypyc puts in a compiled module's class without one
+
+
+def class_doc(cls: type) -> str:
+    """``cls.__doc__``, also for a class compiled by the compiled build (GOVSIM_COMPILE=1):
+    mypyc drops a compiled class's docstring, so it is read from the module's source, which
+    the build installs beside the compiled module ("" when there is none)."""
+    doc = cls.__doc__ or ""
+    if doc and doc != MYPYC_FILLER:
+        return doc
+    import ast
+    import sys
+    from pathlib import Path
+
+    file = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    if not file:
+        return ""
+    source = Path(file)
+    source = source.with_name(source.name.split(".")[0] + ".py")  # engine.cpython-311-….so → engine.py
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return ""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == cls.__name__:
+            return ast.get_docstring(node, clean=False) or ""
+    return ""
+
+
 def _class_doc(cls: type) -> str:
-    doc = (cls.__doc__ or "").strip()
+    doc = class_doc(cls).strip()
     if not doc or doc.startswith(cls.__name__ + "("):  # dataclass auto-signature
         return ""
     return " ".join(doc.split("\n\n")[0].split())

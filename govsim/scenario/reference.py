@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from govsim.distributions import DISTRIBUTIONS
 from govsim.policies import POLICIES, ROUTES
-from govsim.scenario.convert import describe, reference_markdown
+from govsim.scenario.convert import class_doc, describe, reference_markdown
 from govsim.scenario.schema import HOURLY_PROFILES, Scenario
 
 HEADER = """\
@@ -46,7 +46,7 @@ def scenario_reference() -> str:
     ), reference_markdown(Scenario)]
     for name, cls in POLICIES.items():
         parts.append(f"## Policy parameters: `policies.{name}`\n")
-        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        doc = class_doc(cls).strip().splitlines()[0]
         parts.append(doc + "\n")
         if describe(cls.Params):
             parts.append(_params_table(cls.Params, f"policies.{name}"))
