@@ -294,8 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     info["cpu_s"] = round(time.process_time() - cpu0, 3)
     info["load_avg_1min_before"] = load_before
     info["load_avg_1min_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    build = "compiled with mypyc" if govsim.is_compiled() else "pure Python"
-    info["govsim"] = f"{Path(govsim.__file__).resolve().parent} ({code_version()}, {build})"
+    info["govsim"] = f"{Path(govsim.__file__).resolve().parent} ({code_version()}, {govsim.build_name()})"
     info = print_report(info, timer, args.profile)
 
     if args.check:

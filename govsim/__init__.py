@@ -75,11 +75,16 @@ def is_compiled() -> bool:
     return spec is not None and spec.origin is not None and spec.origin.endswith(tuple(EXTENSION_SUFFIXES))
 
 
+def build_name() -> str:
+    """The build in words, as ``govsim --version`` says it: "compiled with mypyc" or "pure Python"."""
+    return "compiled with mypyc" if is_compiled() else "pure Python"
+
+
 __all__ = [
     "Calibration", "CalibrationError", "Channel", "CityResult", "DispatchPolicy", "Issue", "Mechanism", "Optimisation",
     "PatrolRoute", "Result", "Sensitivity",
     "Scenario", "ScenarioError", "Simulation", "Status", "calibrate", "check_fit", "compare", "fit_targets",
     "load_city", "load_scenario", "optimise", "register_mechanism", "register_policy", "register_route", "replicate",
-    "is_compiled", "run", "run_city", "sensitivity", "sweep",
+    "build_name", "is_compiled", "run", "run_city", "sensitivity", "sweep",
     "__version__",
 ]

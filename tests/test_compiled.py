@@ -13,9 +13,7 @@ is skipped, saying why.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -25,6 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "build_support"))
 from backend import COMPILED_MODULES, compile_requested  # noqa: E402
+from wheels import build_wheel, clean_env, install_in_venv, sh  # noqa: E402 (tests/wheels.py)
 
 #: run against the compiled install (the rest of the suite runs against pure Python)
 MODULES = (
@@ -34,18 +33,6 @@ MODULES = (
     "test_unit_records.py", "test_city.py", "test_experiments.py", "test_architecture.py", "test_docs.py",
     "test_jsonschema.py",
 )
-
-
-def _sh(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) -> str:
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"{' '.join(args)}\n{done.stdout[-5000:]}\n{done.stderr[-5000:]}"
-    return done.stdout
-
-
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "GOVSIM_COMPILE", "GOVSIM_EXPECT_COMPILED")}
-    return {**env, **extra}
 
 
 def test_the_compile_switch_reads_yes_or_no(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,15 +52,7 @@ def test_every_compiled_module_exists_and_every_run_module_is_tested() -> None:
 
 @pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="no C compiler")
 def test_the_compiled_build_gives_the_same_results(tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE"):
-        shutil.copy2(ROOT / name, src / name)
-    for name in ("govsim", "build_support"):
-        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.so"))
-    _sh([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", str(src), "-w", str(tmp_path / "dist")],
-        tmp_path, _clean_env(GOVSIM_COMPILE="1"), timeout=900)
-    (wheel,) = (tmp_path / "dist").glob("govsim-*.whl")
+    wheel = build_wheel(tmp_path, clean_env(GOVSIM_COMPILE="1"), timeout=900)
     assert "-none-any" not in wheel.name, wheel.name  # a platform wheel
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
@@ -81,21 +60,18 @@ def test_the_compiled_build_gives_the_same_results(tmp_path: Path) -> None:
         stem = path.removesuffix(".py")
         assert any(n.startswith(stem + ".") and n.endswith(".so") for n in names), path
 
-    venv = tmp_path / "venv"
-    env = _clean_env()
-    _sh([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], tmp_path, env, 120)
+    env = clean_env()
+    venv = install_in_venv(wheel, tmp_path, env)
     python = venv / "bin" / "python"
-    _sh([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--ignore-installed",
-         "--quiet", str(wheel)], tmp_path, env, timeout=300)
-    assert _sh([str(venv / "bin" / "govsim"), "--version"], tmp_path, env).strip().endswith("(compiled with mypyc)")
+    assert sh([str(venv / "bin" / "govsim"), "--version"], tmp_path, env).strip().endswith("(compiled with mypyc)")
 
     # The golden fingerprints, computed by the compiled engine (-P: not the checkout's govsim)
-    out = _sh([str(python), "-P", str(ROOT / "tests" / "test_golden_outputs.py")], tmp_path, env, timeout=600)
+    out = sh([str(python), "-P", str(ROOT / "tests" / "test_golden_outputs.py")], tmp_path, env, timeout=600)
     assert json.loads(out) == json.loads((ROOT / "tests" / "data" / "golden_outputs.json").read_text())
 
     # The engine's tests, against the compiled install (conftest refuses a pure copy)
-    report = _sh([str(python), "-P", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
-                  *[f"tests/{m}" for m in MODULES]], ROOT, _clean_env(GOVSIM_EXPECT_COMPILED="1"), timeout=1200)
+    report = sh([str(python), "-P", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
+                  *[f"tests/{m}" for m in MODULES]], ROOT, clean_env(GOVSIM_EXPECT_COMPILED="1"), timeout=1200)
     assert " passed" in report and " failed" not in report, report[-2000:]
 
 

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
-import shutil
-import subprocess
 import sys
 import tomllib
 import zipfile
@@ -24,6 +21,7 @@ from govsim.cli import main
 from govsim.presets import PRESET_DIR, SCHEMA_NAME, find_preset, preset_names, presets
 from govsim.scenario import ScenarioError, load_scenario, scenario_hash
 from govsim.scenario.jsonschema import schema_text
+from wheels import build_wheel, clean_env, install_in_venv, sh
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -60,8 +58,7 @@ def test_one_version_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0
-    build = "compiled with mypyc" if govsim.is_compiled() else "pure Python"
-    assert capsys.readouterr().out.strip() == f"govsim {PROJECT['version']} ({build})"
+    assert capsys.readouterr().out.strip() == f"govsim {PROJECT['version']} ({govsim.build_name()})"
 
 
 # --------------------------------------------------------------------------- presets by name
@@ -262,26 +259,12 @@ def test_a_missing_extra_on_the_command_line_is_one_line(monkeypatch: pytest.Mon
 # --------------------------------------------------------------------------- the wheel, installed
 
 
-def _sh(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) -> str:
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"{' '.join(args)}\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
 def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
     """Build the wheel from a copy of the sources (a stale build/ of the checkout cannot leak
     in), install it without dependencies into a fresh virtual environment that sees this
     one's packages, and run the commands a new user runs, from a folder outside the checkout."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE"):
-        shutil.copy2(ROOT / name, src / name)
-    for name in ("govsim", "build_support"):
-        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    _sh([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", str(src), "-w", str(tmp_path / "dist")],
-        tmp_path, env, timeout=300)
-    (wheel,) = (tmp_path / "dist").glob("govsim-*.whl")
+    env = clean_env()
+    wheel = build_wheel(tmp_path, env)
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
         meta = zf.read(f"govsim-{PROJECT['version']}.dist-info/METADATA").decode()
@@ -290,21 +273,16 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> Non
             f"govsim-{PROJECT['version']}.dist-info/licenses/LICENSE"} <= names
     assert "License-Expression: MIT" in meta and "License-File: LICENSE" in meta
 
-    venv = tmp_path / "venv"
-    _sh([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], tmp_path, env)
+    venv = install_in_venv(wheel, tmp_path, env)
     python, exe = venv / "bin" / "python", venv / "bin" / "govsim"
-    # --ignore-installed: the outer environment may hold govsim of the same version (CI installs
-    # the checkout non-editably), which pip would otherwise count as already satisfied.
-    _sh([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--ignore-installed",
-         "--quiet", str(wheel)], tmp_path, env, timeout=300)
     work = tmp_path / "work"  # outside the checkout: the checkout cannot be imported from here
     work.mkdir()
-    where = _sh([str(python), "-c", "import govsim; print(govsim.__file__)"], work, env).strip()
+    where = sh([str(python), "-c", "import govsim; print(govsim.__file__)"], work, env).strip()
     assert Path(where).is_relative_to(venv), where
 
-    out = _sh([str(exe), "run", "smart_dispatch", *SHORT], work, env)
+    out = sh([str(exe), "run", "smart_dispatch", *SHORT], work, env)
     assert out.startswith("smart_dispatch  (seed 2026, horizon 1d") and "Resolution time, p90 (h)" in out
-    out = _sh([str(exe), "presets"], work, env)
+    out = sh([str(exe), "presets"], work, env)
     assert all(name in out for name in preset_names()) and str(venv) in out
-    assert json.loads(_sh([str(exe), "schema"], work, env)) == json.loads(schema_text())
-    assert _sh([str(exe), "--version"], work, env).strip() == f"govsim {PROJECT['version']} (pure Python)"
+    assert json.loads(sh([str(exe), "schema"], work, env)) == json.loads(schema_text())
+    assert sh([str(exe), "--version"], work, env).strip() == f"govsim {PROJECT['version']} (pure Python)"

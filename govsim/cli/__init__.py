@@ -31,8 +31,7 @@ def _version() -> str:
     """``govsim --version``: the version, and whether the engine is compiled (GOVSIM_COMPILE=1)."""
     import govsim
 
-    build = "compiled with mypyc" if govsim.is_compiled() else "pure Python"
-    return f"govsim {govsim.__version__} ({build})"
+    return f"govsim {govsim.__version__} ({govsim.build_name()})"
 
 
 def _overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
