@@ -28,7 +28,7 @@ from govsim.agents.patrol import PatrolWatch
 from govsim.agents.residents import WALK_IN_DRAW, IssuePlan, Residents
 from govsim.agents.responders import Hiring
 from govsim.agents.sensors import FalseAlarms, choose_grids, sensor_intensity
-from govsim.agents.stations import ServiceStation
+from govsim.agents.stations import ServiceStation, SharedDesks
 from govsim.agents.workers import GridWorker, Shift
 from govsim.issues import CategoryTable, Channel, Issue, Status
 from govsim.mechanisms import MECHANISMS, Mechanism
@@ -40,6 +40,10 @@ from govsim.rng import RandomStreams, UniformBuffer
 from govsim.scenario.errors import ScenarioError
 from govsim.scenario.schema import WEEKDAYS, Scenario, WorkersConfig
 from govsim.territory import Territory
+
+#: priority of a call made after every event (SimPy's URGENT and NORMAL) due at the same
+#: instant: a city's shared station takes the hand-offs of one instant together (govsim.city)
+LATE = NORMAL + 1
 
 
 class Environment(simpy.Environment):
@@ -70,12 +74,13 @@ class Environment(simpy.Environment):
         # a call is a 5-tuple on SimPy's queue of (time, priority, id, event)
         heappush(self._queue, (self._now + delay, priority, next(self._eid), fn, args))  # type: ignore[misc]
 
-    def call_at(self, at: float, fn: Callable[..., Any], args: tuple[Any, ...] = ()) -> None:
+    def call_at(self, at: float, fn: Callable[..., Any], args: tuple[Any, ...] = (),
+                priority: int = NORMAL) -> None:
         """Call ``fn(*args)`` at time ``at`` exactly (not ``now + (at - now)``, which may differ
         in the last bit): a time computed elsewhere, e.g. by a city's shared call centre."""
         if at < self._now:
             raise ValueError(f"time {at} is in the past (now {self._now})")
-        heappush(self._queue, (at, NORMAL, next(self._eid), fn, args))  # type: ignore[misc]
+        heappush(self._queue, (at, priority, next(self._eid), fn, args))  # type: ignore[misc]
 
     def activity(self, generator: Generator[float, None, None]) -> Activity:
         """Start ``generator`` as an :class:`Activity` (a process that yields how long it waits)."""
@@ -203,8 +208,9 @@ class Simulation:
     """One run of a scenario with one seed."""
 
     def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence,
-                 env: Environment | None = None) -> None:
-        # env: a clock shared with other districts (a city run in one engine, govsim.city)
+                 env: Environment | None = None, shared: SharedDesks | None = None) -> None:
+        # env: a clock shared with other districts (a city run in one engine, govsim.city);
+        # shared: the city's departments and mediation centre this district hands issues to
         self.scenario = scenario
         self.seed = seed
         self.horizon = scenario.horizon
@@ -249,8 +255,8 @@ class Simulation:
         except ScenarioError as err:
             raise err.with_source(scenario.source) from None
         self.local_cover = self._local_cover(hiring.stand_ins)
-        self.departments = Departments(self)
-        self.ladder = MediationLadder(self)
+        self.departments = Departments(self, shared)
+        self.ladder = MediationLadder(self, shared)
         for m in self.mechanisms:
             m.start()
         self._takers = [m for m in self.mechanisms if type(m).take is not Mechanism.take]

@@ -7,6 +7,13 @@ session settles it with the level's probability (lowered as the dispute grows
 more severe with age), or it is referred up again. A room that is full turns it
 away, and it goes up too. Unsettled at the top, it is passed to court
 (status ``unsettled``).
+
+In a city with a shared mediation centre (市级矛盾纠纷调解中心,
+:class:`~govsim.agents.stations.SharedDesks`), the centre is one more rung,
+``city``, above the district's own: a dispute the district's ladder leaves
+unsettled is referred there (after the centre's referral delay) before court. The
+centre's session settles it with the centre's probability (times the district's
+severity factor), drawn in the district from its own stream ``mediation/city``.
 """
 
 from __future__ import annotations
@@ -16,20 +23,26 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from govsim.agents.stations import ServerGroup, ServiceStation, server_groups
+from govsim.agents.stations import ServerGroup, ServiceStation, SharedDesks, server_groups
 from govsim.issues import Status
 from govsim.scenario.schema import LADDER
 
 if TYPE_CHECKING:
+    from govsim.agents.stations import Desk
     from govsim.engine import Simulation
     from govsim.issues import Issue
     from govsim.scenario.schema import MediationLevelConfig
 
 
+#: the rung of a city's shared mediation centre: above the district's ladder
+CITY_RUNG = len(LADDER)
+CITY_LEVEL = "city"
+
+
 class MediationLadder:
     """The rooms of each configured level, and the rules for going up."""
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Simulation, shared: SharedDesks | None = None) -> None:
         self.sim = sim
         self.env = sim.env
         cfg = sim.scenario.mediation
@@ -63,6 +76,15 @@ class MediationLadder:
         self.steps = [(s.after, s.success_factor,
                        LADDER.index(s.start_level) if s.start_level else 0) for s in cfg.severity]
         self.rng = sim.streams.stream("mediation/referral")
+        self.city: Desk | None = None
+        if shared is not None and shared.mediation is not None:
+            assert shared.mediation_level is not None
+            self.city = shared.mediation
+            self.city_level = shared.mediation_level
+            self.levels.append((CITY_RUNG, shared.mediation_level, []))
+            self._room_of_grid.append([])
+            self._city_u = sim.uniform("mediation/city")
+            shared.mediation.open(sim, self._city_done, self._city_refused)
 
     def factor_and_floor(self, issue: Issue) -> tuple[float, int]:
         """Settlement-probability factor and lowest ladder rung for ``issue`` at its age now."""
@@ -91,6 +113,11 @@ class MediationLadder:
 
     def _reach(self, issue: Issue, i: int) -> None:
         rung, _, rooms = self.levels[i]
+        if rung == CITY_RUNG:
+            assert self.city is not None
+            issue.path = f"{issue.path}>{CITY_LEVEL}" if issue.path else CITY_LEVEL
+            self.city.submit(issue, issue.priority)
+            return
         room = rooms[self._room_of_grid[i][issue.grid]]
         issue.path = f"{issue.path}>{LADDER[rung]}" if issue.path else LADDER[rung]
         if not room.submit(issue, issue.priority):
@@ -105,6 +132,17 @@ class MediationLadder:
             self.sim.settle(issue, room.level)
         else:
             self.refer(issue, rung)
+
+    def _city_done(self, issue: Issue, arrived: float, started: float) -> None:
+        """A session at the city's shared centre has ended: settled, or passed to court."""
+        factor, _ = self.factor_and_floor(issue)
+        if self._city_u() < self.city_level.success * factor:
+            self.sim.settle(issue, CITY_LEVEL)
+        else:
+            self.refer(issue, CITY_RUNG)
+
+    def _city_refused(self, issue: Issue) -> None:
+        self.refer(issue, CITY_RUNG)  # the city's centre was full: to court
 
 
 def settlement_shares(p_spot: float, successes: list[float]) -> list[float]:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from govsim.rng import SampleBuffer
 from govsim.schedule import WeeklyHours
@@ -25,10 +25,41 @@ if TYPE_CHECKING:
     from govsim.distributions import Distribution
     from govsim.engine import Simulation
     from govsim.issues import Issue
-    from govsim.scenario.schema import HoursConfig
+    from govsim.scenario.schema import HoursConfig, MediationLevelConfig
 
 
 TURNED_AWAY = -1.0  # start and end recorded for a job turned away (queue full)
+
+#: ``done(issue, arrived, started)``: the issue's session at a desk has ended (now)
+DeskDone = Callable[["Issue", float, float], None]
+#: ``refused(issue)``: the desk turned the issue away (its queue was full)
+DeskRefused = Callable[["Issue"], None]
+
+
+class Desk(Protocol):
+    """A station outside the district that takes some of its issues: a city's shared
+    department or mediation centre (:mod:`govsim.city.services`). The district hands an
+    issue over with :meth:`submit`; the desk later calls ``done`` when the issue's session
+    has ended, or ``refused`` if it turned the issue away. Nothing else of the district
+    depends on what the desk does, which is what lets a city run its districts as shards."""
+
+    def open(self, sim: Simulation, done: DeskDone, refused: DeskRefused) -> None:
+        """Bind the desk to the district ``sim`` (called while it is built)."""
+
+    def submit(self, issue: Issue, priority: int) -> None:
+        """Hand ``issue`` over now, with ``priority`` (1 = most urgent)."""
+
+
+@dataclass(frozen=True)
+class SharedDesks:
+    """The stations a district shares with the rest of its city (共享的市级部门、调解中心):
+    departments by name, in place of the district's own department of that name, and a
+    mediation centre above the top of the district's ladder (disputes its ladder leaves
+    unsettled go there before court)."""
+
+    departments: dict[str, Desk] = field(default_factory=dict)
+    mediation: Desk | None = None
+    mediation_level: MediationLevelConfig | None = None  # the centre's referral delay and success
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from govsim.agents.stations import ServiceStation, server_groups
+from govsim.city.services import StationHost
 from govsim.issues import Channel
 from govsim.policies.hotline import HotlineCentre
 from govsim.policies.traditional import GridOwnWorkers
@@ -138,22 +139,6 @@ class _Call:
         self.issue = issue
 
 
-class _Host:
-    """What a :class:`ServiceStation` needs of a simulation: a clock, streams, a record of visits."""
-
-    def __init__(self, env: Environment, streams: RandomStreams) -> None:
-        self.env = env
-        self.streams = streams
-        self.records = self
-        self.visits: list[tuple[int, float, float, float]] = []  # call, arrived, started, ended
-
-    def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
-        self.env.call_later(delay, fn, args)
-
-    def station_visit(self, station: int, issue: int, arrived: float, started: float, ended: float) -> None:
-        self.visits.append((issue, arrived, started, ended))
-
-
 #: ``deliver(district, issue, arrived, started, ended)``: a call has been triaged
 Deliver = Callable[[int, int, float, float, float], None]
 
@@ -171,7 +156,7 @@ class SharedCallCentre:
         self.env = env
         self.calls = calls
         self.deliver = deliver
-        self.host = _Host(env, RandomStreams(seed))
+        self.host = StationHost(env, RandomStreams(seed))
         self.station = ServiceStation(
             cast(Any, self.host), 0, name="city_hotline", kind="hotline",
             groups=server_groups(cfg.operators, cfg.hours, "operator"), service=cfg.call_handling,

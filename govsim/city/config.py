@@ -35,7 +35,7 @@ from typing import Any
 from govsim.distributions import Fixed
 from govsim.params import Dist, Duration, HoursConfig, doc, hours_overlap
 from govsim.scenario.errors import Problem, ScenarioError
-from govsim.scenario.schema import Scenario
+from govsim.scenario.schema import DepartmentConfig, MediationLevelConfig, Scenario
 
 __all__ = ["City", "CityConfig", "DistrictConfig", "SharedConfig", "SharedHotlineConfig", "load_city"]
 
@@ -67,6 +67,16 @@ class SharedConfig:
 
     hotline: SharedHotlineConfig | None = field(
         default=None, metadata=doc("the shared 12345 call centre (null: each district keeps its own)"))
+    departments: dict[str, DepartmentConfig] = field(default_factory=dict, metadata=doc(
+        "city departments (市级职能部门) by name: each takes the referrals of every district in place of the "
+        "districts' own department of that name (a district without it keeps its own departments)"))
+    mediation: MediationLevelConfig | None = field(default=None, metadata=doc(
+        "the city's mediation centre (市级矛盾纠纷调解中心): one more rung above every district's mediation "
+        "ladder; a dispute a district leaves unsettled goes there before court (null: none)"))
+
+    def services(self) -> bool:
+        """True if the city shares departments or a mediation centre."""
+        return bool(self.departments) or self.mediation is not None
 
 
 @dataclass(frozen=True)
@@ -180,6 +190,7 @@ def load_city(source: str | os.PathLike[str] | dict[str, Any],
                 f"add `policy: hotline_centre` to its `set`, or remove city.shared.hotline"))
         districts.append(sc)
     if not problems:
+        problems += _shared_problems(cfg, districts)
         for key in ("horizon", "warmup"):
             values = {getattr(sc, key) for sc in districts}
             if len(values) > 1:
@@ -192,6 +203,29 @@ def load_city(source: str | os.PathLike[str] | dict[str, Any],
     if problems:
         raise ScenarioError(problems, name)
     return City(cfg, tuple(districts), source=name)
+
+
+def _shared_problems(cfg: CityConfig, districts: list[Scenario]) -> list[Problem]:
+    """The shared services against the districts: a city department no district has, a
+    mediation centre without disputes, iterated calls with shared stations."""
+    problems = []
+    for name in cfg.shared.departments:
+        if not any(name in sc.departments for sc in districts):
+            have = sorted({d for sc in districts for d in sc.departments})
+            listing = ", ".join(repr(d) for d in have) if have else "none"
+            problems.append(Problem(f"city.shared.departments.{name}",
+                                    f"no district has a department {name!r} to share (the districts' departments: "
+                                    f"{listing})"))
+    if cfg.shared.mediation is not None and not any(
+            c.dispute is not None for sc in districts for c in sc.categories.values()):
+        problems.append(Problem("city.shared.mediation", "no district has disputes (a category with `dispute:`) "
+                                                         "to refer to the city's mediation centre"))
+    hotline = cfg.shared.hotline
+    if hotline is not None and not hotline.duplicates and cfg.shared.services():
+        problems.append(Problem("city.shared.hotline.duplicates",
+                                "false is not supported together with city departments or a city mediation centre "
+                                "(a sharded run would have to iterate both): use true"))
+    return problems
 
 
 def _district_problem(p: Problem, source: str | None, here: str, d: DistrictConfig,
@@ -221,3 +255,18 @@ def describe_city(city: City) -> str:
         lines.append(f"  {d.name}: {d.scenario}{sets} — policy {sc.policy}")
     return "\n".join(lines)
 
+
+
+def describe_shared(city: City) -> str:
+    """The city's shared services in one line (for the CLI); empty if none."""
+    shared = city.config.shared
+    parts = []
+    if shared.hotline is not None:
+        n = shared.hotline.operators
+        parts.append(f"12345 centre ({n} operator{'s' if n != 1 else ''})")
+    for name, dept in shared.departments.items():
+        parts.append(f"department {name} ({dept.staff} staff)")
+    if shared.mediation is not None:
+        n = shared.mediation.mediators
+        parts.append(f"mediation centre ({n} mediator{'s' if n != 1 else ''})")
+    return ", ".join(parts)

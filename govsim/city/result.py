@@ -8,7 +8,9 @@ and alarm ids, workers, grids, patrol points, stations; ``district_*`` columns k
 nothing else: the district's own id is the city id minus the district's offset,
 see :attr:`CityResult.offsets`). The shared 12345 centre is one more station
 (``district`` ``city``) and its visits are sessions like any other; the ``calls``
-table has one row per call to it.
+table has one row per call to it. So are the city's shared departments and mediation
+centre (after the centre, in the order of the city file): their sessions carry the
+city ids of the districts' issues.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from govsim.tables import core_tables
 
 if TYPE_CHECKING:
     from govsim.city.centre import CentreOutcome
+    from govsim.city.services import StationOutcome
 
 __all__ = ["CityResult", "DistrictOutput", "table_hashes"]
 
@@ -35,6 +38,10 @@ CITY = "city"  # the `district` of the shared services' rows
 #: metrics of the shared 12345 centre in the city summary
 HOTLINE_KEYS = ("calls", "duplicate_call_share", "call_wait_mean", "call_wait_p90", "call_wait_max",
                 "operator_utilisation", "calls_waiting_end")
+
+#: metrics of the city's shared departments and mediation centre in the city summary
+SERVICE_KEYS = ("settled_city_share", "city_mediation_wait_mean", "city_mediation_turned_away",
+                "city_department_wait_mean", "city_department_utilisation")
 
 #: columns holding ids, by table: what each is offset by (``issue``, ``worker``, ``grid``,
 #: ``point``, ``station``); -1 (none) stays -1
@@ -81,6 +88,8 @@ class CityResult:
     outputs: list[DistrictOutput] = field(repr=False)
     centre: CentreOutcome | None = field(default=None, repr=False)
     centre_name: str = "city_hotline"
+    #: the city's shared departments and mediation centre: what each did with the hand-offs
+    services: list[StationOutcome] = field(default_factory=list, repr=False)
     #: per district, what its ids were offset by: {"issue": .., "worker": .., "grid": .., ...}
     offsets: list[dict[str, int]] = field(default_factory=list, repr=False)
     #: sharded with ``duplicates: false``: one row per pass of the districts (calls given to the
@@ -105,10 +114,14 @@ class CityResult:
             if name not in core_tables():
                 raise KeyError(f"no table {name!r}; tables: {', '.join(core_tables())}")
             parts = [_offset(out.tables[name], name, out.name, off) for out, off in zip(self.outputs, self.offsets)]
-            if name == "sessions" and self.centre is not None:
-                parts.append(self._centre_sessions())
-            if name == "stations" and self.centre is not None:
-                parts.append(self._centre_station(0.0))
+            if name == "sessions":
+                if self.centre is not None:
+                    parts.append(self._centre_sessions())
+                parts += [self._service_sessions(j) for j in range(len(self.services))]
+            if name == "stations":
+                if self.centre is not None:
+                    parts.append(self._centre_station(0.0))
+                parts += [self._service_station(j, 0.0) for j in range(len(self.services))]
             self._tables[name] = _concat(parts, self.districts)
         return self._tables[name]
 
@@ -169,11 +182,44 @@ class CityResult:
                                       warmup, self.horizon)
         return table.assign(district=CITY)
 
+    def _service_index(self, j: int) -> int:
+        """City station id of shared service ``j`` (after the districts' and the 12345 centre)."""
+        return self._totals["station"] + (self.centre is not None) + j
+
+    def _service_sessions(self, j: int) -> pd.DataFrame:
+        o = self.services[j]
+        h = o.handoffs
+        issue_off = np.array([off["issue"] for off in self.offsets], dtype=np.int64)
+        refused = o.refused
+        started = np.where(refused, np.nan, o.started)
+        return pd.DataFrame({
+            "district": np.asarray(self.districts, dtype=object)[h.district] if len(h) else np.empty(0, object),
+            "station": np.full(len(h), self._service_index(j), dtype=np.int64),
+            "issue_id": h.issue + (issue_off[h.district] if len(h) else 0), "arrived": h.time,
+            "started": started, "ended": np.where(refused, np.nan, o.ended), "turned_away": refused,
+            "wait": started - h.time})
+
+    def _service_station(self, j: int, warmup: float) -> pd.DataFrame:
+        o = self.services[j]
+        index = self._service_index(j)
+        info = pd.DataFrame({"station": [index], "name": [o.spec.name], "kind": [o.spec.kind],
+                             "level": [o.spec.level], "grid": [-1],
+                             "mean_queue": [o.mean_queue], "mean_busy": [o.mean_busy]})
+        table = metrics.station_table(self._service_sessions(j), info, [o.groups] * (index + 1), warmup,
+                                      self.horizon)
+        return table.assign(district=CITY)
+
     # --- metrics ----------------------------------------------------------------------------
     def by_district(self) -> pd.DataFrame:
         """Per-district breakdown: each district's own summary (one row per district, warm-up
-        excluded), as :meth:`govsim.result.Result.summary` gives it."""
-        return pd.DataFrame([out.summary.rename(out.name) for out in self.outputs])
+        excluded), as :meth:`govsim.result.Result.summary` gives it; with a city mediation
+        centre, also ``settled_city_share`` (the district's disputes settled there)."""
+        table = pd.DataFrame([out.summary.rename(out.name) for out in self.outputs])
+        if any(o.spec.kind == "mediation" for o in self.services):
+            table["settled_city_share"] = [
+                _settled_city_share(out.tables["issues"], out.dispute_categories, self.warmup)
+                for out in self.outputs]
+        return table
 
     def summary(self) -> pd.Series:
         """Headline metrics of the whole city (definitions in ``docs/metrics.md``), warm-up
@@ -194,12 +240,37 @@ class CityResult:
         out["n_false_alarms"] = int((self.false_alarms["created_at"] >= warmup).sum())
         disputes = sorted({c for o in self.outputs for c in o.dispute_categories})
         out |= metrics.dispute_metrics(issues, disputes, warmup)
-        stations = pd.concat([o.station_table for o in self.outputs], ignore_index=True)
+        shared = [self._service_station(j, warmup) for j in range(len(self.services))]
+        stations = pd.concat([o.station_table for o in self.outputs] + shared, ignore_index=True)
         out |= metrics.station_metrics(stations, issues)
         out["infrastructure_cost"] = float(sum(o.summary.get("infrastructure_cost", 0.0) for o in self.outputs))
         out |= self._hotline_metrics(warmup)
-        keys = list(metrics.CORE_KEYS) + ["infrastructure_cost"] + list(HOTLINE_KEYS)
+        out |= self._service_metrics(issues, disputes, shared)
+        keys = list(metrics.CORE_KEYS) + ["infrastructure_cost"] + list(HOTLINE_KEYS) + list(SERVICE_KEYS)
         return pd.Series({k: out[k] for k in keys}, name=self.name)
+
+    def _service_metrics(self, issues: pd.DataFrame, disputes: list[str],
+                         shared: list[pd.DataFrame]) -> dict[str, float]:
+        """The city's departments (waits pooled over their served cases, utilisation over their
+        scheduled hours) and mediation centre (disputes settled there, wait, turned away)."""
+        out = dict.fromkeys(SERVICE_KEYS, math.nan)
+        rows = pd.concat(shared, ignore_index=True) if shared else None
+        if rows is None:
+            return out
+        for kind, wait_key in (("mediation", "city_mediation_wait_mean"), ("department", "city_department_wait_mean")):
+            mine = rows[rows["kind"] == kind]
+            served = mine["n_served"].sum()
+            if len(mine):
+                out[wait_key] = float((mine["wait_mean"].fillna(0) * mine["n_served"]).sum() / served) \
+                    if served else math.nan
+        depts = rows[rows["kind"] == "department"]
+        if len(depts) and depts["scheduled_h"].sum() > 0:
+            out["city_department_utilisation"] = float(depts["busy_h"].sum() / depts["scheduled_h"].sum())
+        centre = rows[rows["kind"] == "mediation"]
+        if len(centre):
+            out["settled_city_share"] = _settled_city_share(issues, disputes, self.warmup)
+            out["city_mediation_turned_away"] = int(centre["n_turned_away"].sum())
+        return out
 
     def _hotline_metrics(self, warmup: float) -> dict[str, float]:
         if self.centre is None:
@@ -244,6 +315,12 @@ class CityResult:
         n = sum(o.sizes["issue"] for o in self.outputs)
         return (f"CityResult({self.name!r}, seed={self.seed}, districts={len(self.outputs)}, "
                 f"issue and alarm ids={n}, horizon={self.horizon:g}h)")
+
+
+def _settled_city_share(issues: pd.DataFrame, disputes: list[str], warmup: float) -> float:
+    """Share of the disputes created at or after ``warmup`` that the city's centre settled."""
+    d = issues[(issues["created_at"] >= warmup) & issues["category"].isin(disputes)]
+    return float((d["settled_level"] == "city").mean()) if len(d) else math.nan
 
 
 def _offset(df: pd.DataFrame, table: str, district: str, off: dict[str, int]) -> pd.DataFrame:

@@ -9,6 +9,10 @@ A sharded run has three steps (see :mod:`govsim.city.centre` for why it is exact
 3. **districts** (one task per district, in parallel): run each district with the
    times its calls leave the centre; each returns its tables and summary.
 
+With city departments or a city mediation centre (:mod:`govsim.city.services`), step 3
+is done twice: the districts' hand-offs to those stations are recorded, the stations
+are simulated on them (here), and the districts run again with the stations' answers.
+
 Without a shared centre, step 3 alone. District ``k`` of the city seed ``s`` runs
 with ``SeedSequence(s, spawn_key=(k,))`` (spawned by district index, never by
 shard or worker) and the centre with its own stream of ``SeedSequence(s)``, so
@@ -23,17 +27,21 @@ import os
 import resource
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from govsim.agents.stations import SharedDesks
 from govsim.city.centre import (CentreOutcome, CityHotline, FixedTriage, ForwardFeed, Forwards, MergedCalls,
                                 SharedCallCentre, district_calls, merge_calls, simulate_centre, use_city_hotline)
 from govsim.city.config import City, load_city
 from govsim.city.result import CityResult, DistrictOutput
-from govsim.scenario.schema import Scenario
+from govsim.city.services import (HandOffs, RecordingDesk, Replay, ReplayDesk, SharedStation, StationOutcome,
+                                  StationSpec, live_desks, merge_handoffs, shared_stations, simulate_station)
+from govsim.scenario.schema import MediationLevelConfig, Scenario
 from govsim.tables import core_tables
 
 __all__ = ["district_seed", "run_city"]
@@ -61,12 +69,27 @@ class _Task:
     shared_hotline: bool
     forwards: Forwards | None = None
     fallback: float | None = None  # duplicates: false: hours to triage a call the centre was not given
+    services: tuple[StationSpec, ...] = ()  # the city's shared departments and mediation centre
+    mediation_level: MediationLevelConfig | None = None  # the city's mediation centre
+    replays: dict[str, Replay] | None = None  # the stations' answers (None: record the hand-offs)
 
 
-def _build(task: _Task) -> Any:
+def _build(task: _Task, desk: Callable[[StationSpec], Any] | None = None) -> Any:
+    """District ``task`` built; ``desk(spec)``: its desk of each shared station it uses."""
     from govsim.engine import Simulation
 
-    return Simulation(task.scenario, task.seed)
+    return Simulation(task.scenario, task.seed, shared=_shared_desks(task, desk) if desk else None)
+
+
+def _shared_desks(task: _Task, desk: Callable[[StationSpec], Any]) -> SharedDesks | None:
+    """The district's desks of the city's shared stations: the departments it has, and the
+    mediation centre."""
+    if not task.services:
+        return None
+    departments = {spec.department: desk(spec) for spec in task.services
+                   if spec.department is not None and spec.department in task.scenario.departments}
+    mediation = next((desk(spec) for spec in task.services if spec.kind == "mediation"), None)
+    return SharedDesks(departments=departments, mediation=mediation, mediation_level=task.mediation_level)
 
 
 def calls_task(task: _Task) -> tuple[int, Any]:
@@ -74,18 +97,60 @@ def calls_task(task: _Task) -> tuple[int, Any]:
     return task.index, district_calls(_build(task))
 
 
+def _with_hotline(task: _Task, sim: Any) -> CityHotline | None:
+    """The city's 12345 centre in place of the district's own (its answers replayed)."""
+    if not task.shared_hotline:
+        return None
+    assert task.forwards is not None
+    unlisted = FixedTriage(task.fallback) if task.fallback is not None else None
+    policy = use_city_hotline(sim, task.name, task.forwards.called, unlisted)
+    ForwardFeed(sim, policy, task.forwards)
+    return policy
+
+
+def handoff_task(task: _Task) -> tuple[int, dict[str, HandOffs]]:
+    """Step 3a (a shard, with city departments or a mediation centre): run one district with
+    desks that record what it hands to the shared stations; no tables."""
+    from govsim.engine import run_clock
+
+    desks: dict[str, RecordingDesk] = {}
+
+    def record(spec: StationSpec) -> RecordingDesk:
+        return desks.setdefault(spec.key, RecordingDesk())
+
+    sim = _build(task, record)
+    _with_hotline(task, sim)
+    run_clock(sim.env, sim.horizon)
+    return task.index, {key: desk.handoffs() for key, desk in desks.items()}
+
+
 def district_task(task: _Task) -> DistrictOutput:
-    """Step 3 (a shard): run one district (with the centre's forwards) and return its tables."""
+    """Step 3 (a shard): run one district (with the centre's forwards and the shared stations'
+    answers) and return its tables."""
     t0 = time.perf_counter()
-    sim = _build(task)
-    policy = None
-    if task.shared_hotline:
-        assert task.forwards is not None
-        unlisted = FixedTriage(task.fallback) if task.fallback is not None else None
-        policy = use_city_hotline(sim, task.name, task.forwards.called, unlisted)
-        ForwardFeed(sim, policy, task.forwards)
+    replays = task.replays
+
+    def replay(spec: StationSpec) -> ReplayDesk:
+        assert replays is not None
+        return ReplayDesk(spec.name, task.name, replays[spec.key])
+
+    sim = _build(task, replay if task.services else None)
+    policy = _with_hotline(task, sim)
     result = sim.run()
     return _output(task, sim, result, policy, t0)
+
+
+def _run_districts(runner: Any, tasks: list[_Task], seed: Any,
+                   horizon: float) -> tuple[list[DistrictOutput], list[StationOutcome]]:
+    """Step 3 on every district; with shared stations, in two passes around the stations."""
+    specs = list(tasks[0].services) if tasks else []
+    if not specs:
+        return list(runner.map(district_task, tasks)), []
+    handoffs = dict(runner.map(handoff_task, tasks))
+    outcomes = [simulate_station(spec, merge_handoffs([handoffs[t.index].get(spec.key, HandOffs.from_rows([]))
+                                                       for t in tasks]), seed, horizon) for spec in specs]
+    answered = [dataclasses.replace(t, replays={o.spec.key: o.replay(t.index) for o in outcomes}) for t in tasks]
+    return list(runner.map(district_task, answered)), outcomes
 
 
 def _output(task: _Task, sim: Any, result: Any, policy: CityHotline | None, t0: float) -> DistrictOutput:
@@ -130,18 +195,20 @@ def run_city(city: City | str | Path | dict[str, Any], seed: int | np.random.See
     if seed is None:
         seed = city.seed if city.seed is not None else 0
     shared = city.config.shared.hotline is not None
-    tasks = [_Task(k, name, sc, district_seed(seed, k), shared)
+    specs = tuple(shared_stations(city.config.shared))
+    tasks = [_Task(k, name, sc, district_seed(seed, k), shared, services=specs,
+                   mediation_level=city.config.shared.mediation)
              for k, (name, sc) in enumerate(zip(city.district_names, city.districts))]
     if not sharded:
-        outputs, centre = _run_one_engine(city, seed, tasks)
-        return _result(city, seed, outputs, centre)
+        outputs, centre, services = _run_one_engine(city, seed, tasks)
+        return _result(city, seed, outputs, centre, services)
     runner, owned = make_executor(executor, jobs=jobs, scheduler=scheduler, n_tasks=len(tasks))
     try:
         centre = None
         convergence: list[dict[str, int]] = []
         cfg = city.config.shared.hotline
         if cfg is None:
-            outputs = list(runner.map(district_task, tasks))
+            outputs, services = _run_districts(runner, tasks, seed, city.horizon)
         else:
             calls = dict(runner.map(calls_task, tasks))
             every = merge_calls([calls[k] for k in range(len(tasks))])
@@ -149,8 +216,9 @@ def run_city(city: City | str | Path | dict[str, Any], seed: int | np.random.See
             for _ in range(1 if cfg.duplicates else cfg.iterations):
                 centre = simulate_centre(cfg, _subset(every, given), seed, city.horizon)
                 fallback = None if cfg.duplicates else _mean_time_per_call(centre, cfg)
-                outputs = list(runner.map(district_task, [
-                    dataclasses.replace(t, forwards=centre.forwards(t.index), fallback=fallback) for t in tasks]))
+                outputs, services = _run_districts(runner, [
+                    dataclasses.replace(t, forwards=centre.forwards(t.index), fallback=fallback) for t in tasks],
+                    seed, city.horizon)
                 if cfg.duplicates:
                     break
                 made = _made_calls(every, outputs)
@@ -163,7 +231,7 @@ def run_city(city: City | str | Path | dict[str, Any], seed: int | np.random.See
     finally:
         if owned:
             runner.close()
-    result = _result(city, seed, outputs, centre)
+    result = _result(city, seed, outputs, centre, services)
     result.convergence = convergence
     return result
 
@@ -191,9 +259,10 @@ def _mean_time_per_call(centre: CentreOutcome, cfg: Any) -> float:
     return float(np.mean(cfg.call_handling.sample(np.random.default_rng(0), 1000)))
 
 
-def _result(city: City, seed: Any, outputs: list[DistrictOutput], centre: CentreOutcome | None) -> CityResult:
+def _result(city: City, seed: Any, outputs: list[DistrictOutput], centre: CentreOutcome | None,
+            services: list[StationOutcome]) -> CityResult:
     return CityResult(name=city.name, seed=seed, horizon=city.horizon, warmup=city.warmup,
-                      districts=city.district_names, outputs=outputs, centre=centre)
+                      districts=city.district_names, outputs=outputs, centre=centre, services=services)
 
 
 class _LiveCall:
@@ -207,13 +276,20 @@ class _LiveCall:
         self.centre.call(self.district, issue.id, issue.priority)
 
 
-def _run_one_engine(city: City, seed: Any, tasks: list[_Task]) -> tuple[list[DistrictOutput], CentreOutcome | None]:
-    """Every district and the shared centre on one clock (one SimPy environment)."""
+def _run_one_engine(city: City, seed: Any, tasks: list[_Task]
+                    ) -> tuple[list[DistrictOutput], CentreOutcome | None, list[StationOutcome]]:
+    """Every district and the shared services on one clock (one SimPy environment)."""
     from govsim.engine import Environment, Simulation, run_clock
 
     t0 = time.perf_counter()
     env = Environment()
-    sims = [Simulation(t.scenario, t.seed, env=env) for t in tasks]
+    shared = [SharedStation(env, seed, spec) for spec in shared_stations(city.config.shared)]
+    desks = live_desks(shared, len(tasks))
+    sims = []
+    for k, t in enumerate(tasks):
+        mine = desks[k]
+        sims.append(Simulation(t.scenario, t.seed, env=env,
+                               shared=_shared_desks(t, lambda spec: mine[spec.key]) if shared else None))
     policies: list[CityHotline | None] = [None] * len(sims)
     centre = None
     cfg = city.config.shared.hotline
@@ -247,4 +323,6 @@ def _run_one_engine(city: City, seed: Any, tasks: list[_Task]) -> tuple[list[Dis
     if centre is not None:
         centre.close_books()
         outcome = centre.outcome(city.horizon)
-    return outputs, outcome
+    for service in shared:
+        service.station.close_books()
+    return outputs, outcome, [service.outcome(city.horizon) for service in shared]

@@ -1,5 +1,5 @@
 """``govsim city CITY.yaml``: run a city — its districts as shards in parallel, with the
-services they share (a city 12345 call centre) — and print the city's summary and a
+services they share (a 12345 call centre, departments, a mediation centre) — and print the city's summary and a
 per-district breakdown.
 
     govsim city benchmarks/city_small.yaml                          # local processes, one per core
@@ -24,14 +24,15 @@ BREAKDOWN = ("n_issues", "resolution_rate", "discovery_delay_mean", "resolution_
 
 def cmd_city(args: argparse.Namespace) -> int:
     from govsim.city import load_city, run_city
-    from govsim.city.config import describe_city
+    from govsim.city.config import describe_city, describe_shared
     from govsim.experiments import ExperimentError
 
     city = load_city(args.city, overrides=_overrides(args.set))
     seed = args.seed if args.seed is not None else (city.seed if city.seed is not None else 0)
-    shared = city.config.shared.hotline
-    print(f"{city.name}  (seed {seed}, {plural(len(city.districts), 'district')}, horizon {city.horizon:g} h"
-          + (f", shared 12345 centre: {plural(shared.operators, 'operator')})" if shared else ")"))
+    print(f"{city.name}  (seed {seed}, {plural(len(city.districts), 'district')}, horizon {city.horizon:g} h)")
+    shared = describe_shared(city)
+    if shared:
+        print(f"shared: {shared}")
     print(describe_city(city))
     t0 = time.perf_counter()
     try:
@@ -56,10 +57,11 @@ def cmd_city(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("city", help="run a city: districts as shards in parallel, with a shared 12345 centre",
+    p = sub.add_parser("city", help="run a city: districts as shards in parallel, with shared city services",
                        description="Run a city file (city: districts:, shared:): each district runs as a "
-                                   "shard (local processes or a Dask cluster); the shared 12345 call centre "
-                                   "answers the merged calls of every district. The result does not depend "
+                                   "shard (local processes or a Dask cluster); the shared services (a 12345 "
+                                   "call centre, departments, a mediation centre) serve the merged stream of "
+                                   "every district. The result does not depend "
                                    "on the number of workers (docs/scale.md).")
     p.add_argument("city", metavar="CITY", help="city file (YAML with a top-level `city:`)")
     add_common(p)

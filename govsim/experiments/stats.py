@@ -89,6 +89,11 @@ _UNITS: dict[str, str] = {
     "handled_by_alliance": "count", "handled_by_property_staff": "count",
     "council_topics": "count", "council_agreement_rate": "share", "council_time_mean": "h",
     "council_backlog_end": "count", "infrastructure_cost": "currency",
+    # a city's shared services (govsim.city)
+    "calls": "count", "duplicate_call_share": "share", "call_wait_mean": "h", "call_wait_p90": "h",
+    "call_wait_max": "h", "operator_utilisation": "share", "calls_waiting_end": "count",
+    "settled_city_share": "share", "city_mediation_wait_mean": "h", "city_mediation_turned_away": "count",
+    "city_department_wait_mean": "h", "city_department_utilisation": "share",
 }
 
 

@@ -81,6 +81,19 @@ METRICS: dict[str, MetricText] = {
     "council_time_mean": MetricText("Council time, mean", "平均议事时长"),
     "council_backlog_end": MetricText("Council backlog at end", "期末待议议题"),
     "infrastructure_cost": MetricText("Infrastructure cost", "设施成本"),
+    # a city's shared services (市级共享服务, govsim.city)
+    "calls": MetricText("Calls to the city's 12345", "12345来电数"),
+    "duplicate_call_share": MetricText("Duplicate calls", "重复来电占比"),
+    "call_wait_mean": MetricText("Call wait, mean", "平均来电等待"),
+    "call_wait_p90": MetricText("Call wait, p90", "来电等待 P90"),
+    "call_wait_max": MetricText("Call wait, max", "最长来电等待"),
+    "operator_utilisation": MetricText("Operator utilisation", "话务员利用率"),
+    "calls_waiting_end": MetricText("Calls waiting at end", "期末待接来电"),
+    "settled_city_share": MetricText("Settled at the city centre", "市级化解占比"),
+    "city_mediation_wait_mean": MetricText("City mediation wait, mean", "市级平均调解等待"),
+    "city_mediation_turned_away": MetricText("Turned away by the city centre", "市级调解中心拒收数"),
+    "city_department_wait_mean": MetricText("City department wait, mean", "市级部门平均等待"),
+    "city_department_utilisation": MetricText("City department utilisation", "市级部门利用率"),
 }
 
 #: How a unit is written after a label, per language; a count has none.
