@@ -216,7 +216,8 @@ ISSUES = TableSpec("issues", "issue, with its whole history", (
     Column("status", "str", f"state at the end of the run: {_codes(Status.ALL)}"),
     Column("department", "str", "department it was referred to; empty if none"),
     Column("settled_level", "str", "mediation level where a dispute was settled (`grid`, `community`, "
-                                   "`street`, `district`); empty if not settled there"),
+                                   "`street`, `district`; `city`: a city's mediation centre); empty if not "
+                                   "settled there"),
     Column("path", "str", "levels a dispute went through, e.g. `grid>community`, or `council` for a "
                           "collective matter taken to a resident council; `\"\"` if none"),
 ))

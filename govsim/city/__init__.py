@@ -1,10 +1,12 @@
 """Cities (城市): districts run as shards, in parallel, with city-level shared services.
 
 A city file names its districts (each a whole scenario, by file or preset, with
-overrides) and the services they share — a city 12345 call centre. The districts
-run in parallel on local processes or a Dask cluster; the shared centre sees the
-merged calls of all of them; the result is one :class:`CityResult`, the same
-whatever the number of workers (``docs/scale.md``).
+overrides) and the services they share — a city 12345 call centre
+(:mod:`govsim.city.centre`), city departments and a city mediation centre
+(:mod:`govsim.city.services`). The districts run in parallel on local processes or
+a Dask cluster; each shared service sees the merged stream of all of them; the
+result is one :class:`CityResult`, the same whatever the number of workers and the
+same as the whole city in one engine (``docs/scale.md``).
 
     >>> import govsim
     >>> result = govsim.run_city("benchmarks/city_small.yaml", jobs=2)   # doctest: +SKIP
