@@ -288,3 +288,41 @@ def test_iterated_shards_agree_with_one_engine_within_confidence_intervals():
         d = np.asarray(d)
         half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
         assert abs(d.mean()) <= half or np.allclose(d, 0), (k, d.mean(), half)
+
+
+def test_governance_metrics_are_pooled_over_the_city():
+    # party liaisons, teams and the alliance in one district; volunteers, councils and property staff in the other
+    doc = {"city": {"horizon": "8d", "districts": [{"name": "a", "scenario": "changning_1plusN"},
+                                                   {"name": "b", "scenario": "hongqi"}]}}
+    result = run_city(load_city(doc), seed=3, jobs=1)
+    s, by = result.summary(), result.by_district()
+    households = result.grids.groupby("district", observed=True)["households"].sum().loc[by.index]
+    # counts: the sum of the districts' (no warm-up)
+    for key in ("n_issues", "council_topics", "handled_by_team", "handled_by_alliance", "handled_by_property_staff",
+                "volunteer_days", "volunteer_handled", "council_backlog_end"):
+        assert s[key] == by[key].sum(), key
+    assert s["council_topics"] > 0 and s["handled_by_team"] > 0 and s["volunteer_days"] > 0
+    # shares of households: weighted by households, a district without the mechanism counting 0
+    for key in ("liaison_household_share", "liaison_contact_share", "participation_end"):
+        assert s[key] == pytest.approx((by[key] * households).sum() / households.sum()), key
+    assert by.loc["b", "liaison_household_share"] == 0 < by.loc["a", "liaison_household_share"]
+    assert s["infrastructure_cost"] == pytest.approx(by["infrastructure_cost"].sum())
+    # rates: measured on the city's tables
+    assert s["problems_per_volunteer_day"] == pytest.approx(s["volunteer_handled"] / s["volunteer_days"])
+    issues = result.issues
+    assert s["liaison_found_share"] == pytest.approx((issues["channel"] == "liaison").mean())
+    # the mechanisms' tables hold city ids, a district column first
+    topics = result.mechanism_tables["council_topics"]
+    assert topics.columns[0] == "district"
+    assert topics["issue_id"].isin(issues.loc[issues["path"] == "council", "issue_id"]).all()
+    assert (issues.set_index("issue_id").loc[topics["issue_id"], "district"].to_numpy() == "b").all()
+
+
+def test_a_city_of_one_district_has_its_governance_metrics():
+    from govsim.metrics import governance_keys
+
+    doc = {"city": {"horizon": "4d", "districts": [{"name": "z", "scenario": "zhoushan"}]}}
+    result = run_city(load_city(doc), seed=2, jobs=1)
+    s, own = result.summary(), result.by_district().iloc[0]
+    for key in governance_keys():
+        assert s[key] == pytest.approx(own[key], nan_ok=True), key

@@ -43,6 +43,13 @@ HOTLINE_KEYS = ("calls", "duplicate_call_share", "call_wait_mean", "call_wait_p9
 SERVICE_KEYS = ("settled_city_share", "city_mediation_wait_mean", "city_mediation_turned_away",
                 "city_department_wait_mean", "city_department_utilisation")
 
+#: how the facts every run keeps (``Result.governance``) pool over a city's districts (the
+#: mechanisms' own: :attr:`govsim.mechanisms.Mechanism.pooling`)
+CORE_POOLING = {"participation_end": "households", "infrastructure_cost_per_year": "sum"}
+
+#: id columns of the governance mechanisms' tables, by name (any table): what each is offset by
+MECHANISM_ID_COLUMNS = {"issue_id": "issue", "worker": "worker", "grid": "grid"}
+
 #: columns holding ids, by table: what each is offset by (``issue``, ``worker``, ``grid``,
 #: ``point``, ``station``); -1 (none) stays -1
 ID_COLUMNS: dict[str, dict[str, str]] = {
@@ -70,6 +77,8 @@ class DistrictOutput:
     sizes: dict[str, int]  # issue (ids incl. false alarms), worker, grid, point, station
     dispute_categories: list[str]
     made_known: np.ndarray  # local ids of issues that a call to the shared centre made known
+    facts: dict[str, float] = field(default_factory=dict)  # Result.governance: what the mechanisms kept
+    households: float = 0.0  # the district's households (the weight of its shares in the city's)
     n_unlisted: int = 0  # calls made that the centre was not given (duplicates: false, sharded)
     seconds: float = 0.0
     peak_rss_mib: float = 0.0
@@ -136,11 +145,38 @@ class CityResult:
 
     @property
     def mechanism_tables(self) -> dict[str, pd.DataFrame]:
-        """The governance mechanisms' tables, concatenated with a ``district`` column (their
-        ids are the districts' own)."""
+        """The governance mechanisms' tables, concatenated with a ``district`` column first; the
+        columns ``issue_id``, ``worker`` and ``grid`` hold city ids, as in the core tables."""
         names = dict.fromkeys(n for out in self.outputs for n in out.mechanism_tables)
-        return {n: _concat([out.mechanism_tables[n].assign(district=out.name) for out in self.outputs
-                            if n in out.mechanism_tables], self.districts) for n in names}
+        return {n: _concat([_offset(out.mechanism_tables[n], n, out.name, off, MECHANISM_ID_COLUMNS)
+                            for out, off in zip(self.outputs, self.offsets) if n in out.mechanism_tables],
+                           self.districts) for n in names}
+
+    def pooled_facts(self) -> dict[str, float]:
+        """The facts the districts' runs kept (``Result.governance``), pooled over the city by
+        each fact's rule (:data:`CORE_POOLING`, the mechanisms' ``pooling``): a share of
+        households as the household-weighted mean over the districts that have a value (a
+        district where the mechanism is off counts 0), a cost as the sum; NaN for a fact
+        without a rule."""
+        from govsim.mechanisms import MECHANISMS
+
+        rules = dict(CORE_POOLING)
+        for mech in MECHANISMS.values():
+            rules |= mech.pooling
+        weight = np.array([o.households for o in self.outputs], dtype=float)
+        out = {}
+        for name in dict.fromkeys(k for o in self.outputs for k in o.facts):
+            values = np.array([o.facts.get(name, 0.0) for o in self.outputs], dtype=float)
+            rule = rules.get(name)
+            if rule == "sum":
+                out[name] = float(values.sum())
+            elif rule == "households":
+                has = ~np.isnan(values)
+                w = weight[has]
+                out[name] = float((values[has] * w).sum() / w.sum()) if w.sum() > 0 else math.nan
+            else:
+                out[name] = math.nan
+        return out
 
     @property
     def calls(self) -> pd.DataFrame:
@@ -224,9 +260,10 @@ class CityResult:
     def summary(self) -> pd.Series:
         """Headline metrics of the whole city (definitions in ``docs/metrics.md``), warm-up
         excluded: the core metrics computed on the city's tables (coverage: the districts'
-        pooled by their patrol points and grids), the infrastructure cost summed, and the
-        shared centre's (:data:`HOTLINE_KEYS`). The governance mechanisms' metrics are per
-        district (:meth:`by_district`)."""
+        pooled by their patrol points and grids); the governance mechanisms' metrics measured
+        on the city's tables with the districts' facts pooled (:meth:`pooled_facts`; the
+        infrastructure cost summed); the shared 12345 centre's (:data:`HOTLINE_KEYS`) and the
+        shared departments' and mediation centre's (:data:`SERVICE_KEYS`)."""
         warmup = self.warmup
         issues = self.issues
         out: dict[str, float] = metrics.issue_metrics(issues, self.horizon, warmup)
@@ -243,10 +280,11 @@ class CityResult:
         shared = [self._service_station(j, warmup) for j in range(len(self.services))]
         stations = pd.concat([o.station_table for o in self.outputs] + shared, ignore_index=True)
         out |= metrics.station_metrics(stations, issues)
-        out["infrastructure_cost"] = float(sum(o.summary.get("infrastructure_cost", 0.0) for o in self.outputs))
+        out |= metrics.governance_metrics(issues, self.workers, self.time_use, self.mechanism_tables,
+                                          self.pooled_facts(), warmup, self.horizon)
         out |= self._hotline_metrics(warmup)
         out |= self._service_metrics(issues, disputes, shared)
-        keys = list(metrics.CORE_KEYS) + ["infrastructure_cost"] + list(HOTLINE_KEYS) + list(SERVICE_KEYS)
+        keys = list(metrics.summary_keys()) + list(HOTLINE_KEYS) + list(SERVICE_KEYS)
         return pd.Series({k: out[k] for k in keys}, name=self.name)
 
     def _service_metrics(self, issues: pd.DataFrame, disputes: list[str],
@@ -323,9 +361,12 @@ def _settled_city_share(issues: pd.DataFrame, disputes: list[str], warmup: float
     return float((d["settled_level"] == "city").mean()) if len(d) else math.nan
 
 
-def _offset(df: pd.DataFrame, table: str, district: str, off: dict[str, int]) -> pd.DataFrame:
+def _offset(df: pd.DataFrame, table: str, district: str, off: dict[str, int],
+            columns: dict[str, str] | None = None) -> pd.DataFrame:
+    """``df`` of ``district`` with its ids made the city's (``columns``: the id columns, by
+    default the core table's) and a ``district`` column first."""
     df = df.copy()
-    for col, kind in ID_COLUMNS.get(table, {}).items():
+    for col, kind in (ID_COLUMNS.get(table, {}) if columns is None else columns).items():
         if col in df.columns and off[kind]:
             v = df[col].to_numpy()
             df[col] = np.where(v >= 0, v + off[kind], v)

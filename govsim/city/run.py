@@ -165,6 +165,7 @@ def _output(task: _Task, sim: Any, result: Any, policy: CityHotline | None, t0: 
                "grid": sim.territory.n_grids, "point": len(sim.territory.point_grid),
                "station": len(sim.stations)},
         dispute_categories=list(result.dispute_categories),
+        facts=dict(result.governance), households=float(result.grids["households"].sum()),
         made_known=np.array(sorted(policy.made_known), dtype=np.int64) if policy is not None
         else np.empty(0, np.int64),
         n_unlisted=policy.n_unlisted if policy is not None else 0,

@@ -148,6 +148,11 @@ class Mechanism:
     grid_columns: ClassVar[tuple[Column, ...]] = ()
     #: tables of its own in a Result (``Result.tables[name]``, ``to_dir``/``from_dir``)
     tables: ClassVar[tuple[TableSpec, ...]] = ()
+    #: how each of its :meth:`facts` pools over the districts of a city (``govsim.city``):
+    #: ``"households"`` (a share of households: the household-weighted mean, a district
+    #: where the mechanism is off counting 0) or ``"sum"``; a fact not listed is NaN in the
+    #: city's summary (each district's own summary keeps it)
+    pooling: ClassVar[dict[str, str]] = {}
 
     def __init__(self, sim: Simulation, cfg: Any) -> None:
         self.sim = sim

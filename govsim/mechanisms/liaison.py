@@ -60,6 +60,7 @@ class PartyLiaison(Mechanism):
     title = "party-member liaison (党员联户)"
     Config = LiaisonConfig
     metrics = ("liaison_household_share", "liaison_contact_share", "liaison_found_share")
+    pooling = {"liaison_household_share": "households", "liaison_contact_share": "households"}
     channel = "liaison"
     direct = True
     grid_columns = (Column("liaison_share", "float64", "share of its households linked to a party member "
