@@ -432,17 +432,18 @@ def run_clock(env: Environment, until: float) -> None:
 
     A run keeps hundreds of thousands of live objects (the district, the plan, open issues,
     records); the collector would traverse them over and over. While the clock runs it
-    collects less often, and what existed before the run (the district, the plan: built,
-    never garbage) is frozen out of its traversals (:func:`gc.freeze`). Garbage is still
-    collected; no result depends on when (nothing in govsim has a finaliser).
+    collects less often. Garbage is still collected; no result depends on when (nothing in
+    govsim has a finaliser). (Freezing the built district out of the collector,
+    :func:`gc.freeze`, was tried and undone: it saved no measurable time, and an object
+    frozen and unfrozen is freed only by a full collection, which CPython then seldom
+    runs, so a process running district after district — a city's worker, a sweep's —
+    kept every finished district in memory.)
     """
     thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
-    gc.freeze()
     try:
         env.run(until=until)
     finally:
-        gc.unfreeze()
         gc.set_threshold(*thresholds)
 
 

@@ -147,3 +147,26 @@ def test_patrol_schedules_the_first_pass_drawn_a_success() -> None:
             assert entry[0] == sim.env.now + (expected[successes_after] - sim.env.now)
             sim.env._queue.remove(entry)
             heapq.heapify(sim.env._queue)
+
+
+def test_a_process_running_run_after_run_frees_the_finished_ones() -> None:
+    # a city's worker or a sweep's runs district after district in one process: each finished
+    # district must be garbage the collector frees on its own (no explicit gc.collect), and a run
+    # must leave the collector as it found it (gc.freeze, once used here, kept every district)
+    import gc
+    import weakref
+
+    from govsim.scenario import load_scenario
+
+    thresholds = gc.get_threshold()
+    scenario = load_scenario("smart_dispatch", overrides={"horizon": "3d"})
+    finished = []
+    for seed in range(24):
+        sim = Simulation(scenario, seed)
+        sim.run().summary()
+        finished.append(weakref.ref(sim))
+        del sim
+    assert gc.get_threshold() == thresholds
+    assert gc.get_freeze_count() == 0
+    still_held = sum(ref() is not None for ref in finished)
+    assert still_held < 12, f"{still_held} of 24 finished districts still in memory"
