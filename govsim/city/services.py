@@ -197,6 +197,9 @@ class SharedStation:
         self.rows: list[tuple[int, int, float, int]] = []  # district, issue id, time, priority: as taken
         self.finished: list[int] = []  # rows in the order their sessions ended
         self._due: list[tuple[int, int, Any, int]] = []  # this instant's: district, seq, issue, priority
+        self._feed: MergedHandOffs | None = None  # alone: the hand-offs to take, and the next one
+        self._feed_time: list[float] = []
+        self._next = 0
 
     def hand_off(self, district: int, seq: int, issue: Any, priority: int) -> None:
         """District ``district``'s ``seq``-th hand-off, now; taken after everything else due now."""
@@ -217,12 +220,12 @@ class SharedStation:
         """Alone: take ``handoffs`` at their times."""
         self._feed = handoffs
         self._feed_time = handoffs.time.tolist()
-        self._next = 0
         if self._feed_time:
             self.env.call_at(self._feed_time[0], self._ring, (), priority=LATE)
 
     def _ring(self) -> None:
         h, times, i, now = self._feed, self._feed_time, self._next, self.env.now
+        assert h is not None
         while i < len(times) and times[i] <= now:
             self._due.append((int(h.district[i]), i, int(h.issue[i]), int(h.priority[i])))
             i += 1
