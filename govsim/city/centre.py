@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from govsim.agents.stations import ServiceStation, server_groups
-from govsim.city.services import StationHost
+from govsim.city.services import HandOffs, Job, MergedHandOffs, StationHost, merge_handoffs
 from govsim.issues import Channel
 from govsim.policies.hotline import HotlineCentre
 from govsim.policies.traditional import GridOwnWorkers
@@ -62,16 +62,8 @@ CENTRE_STREAM = "city/hotline/calls"
 FALSE_ALARM_PRIORITY = 3  # as govsim.agents.sensors.FalseAlarms gives them
 
 
-@dataclass
-class CallList:
-    """The calls of one district: local issue (or false alarm) id, time, priority; in time order."""
-
-    issue: np.ndarray
-    time: np.ndarray
-    priority: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.issue)
+#: a district's calls to the centre, in time order (then issue id): its hand-offs to it
+CallList = HandOffs
 
 
 def district_calls(sim: Simulation) -> CallList:
@@ -104,39 +96,10 @@ def district_calls(sim: Simulation) -> CallList:
     return CallList(issue[order], time[order], prio[order])
 
 
-@dataclass
-class MergedCalls:
-    """The calls of every district in the order the centre receives them (time, district, id)."""
-
-    district: np.ndarray
-    issue: np.ndarray
-    time: np.ndarray
-    priority: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.issue)
-
-
-def merge_calls(calls: list[CallList]) -> MergedCalls:
-    """The districts' calls as one stream, ordered by time, then district, then issue id."""
-    district = np.concatenate([np.full(len(c), d, dtype=np.int64) for d, c in enumerate(calls)]
-                              or [np.empty(0, np.int64)])
-    issue = np.concatenate([c.issue for c in calls] or [np.empty(0, np.int64)])
-    time = np.concatenate([c.time for c in calls] or [np.empty(0)])
-    priority = np.concatenate([c.priority for c in calls] or [np.empty(0, np.int64)])
-    order = np.lexsort((issue, district, time))
-    return MergedCalls(district[order], issue[order], time[order], priority[order])
-
-
-class _Call:
-    """A call in the centre's queue: ``id`` is its number in the merged stream."""
-
-    __slots__ = ("id", "district", "issue")
-
-    def __init__(self, id: int, district: int, issue: int) -> None:
-        self.id = id
-        self.district = district
-        self.issue = issue
+#: the calls of every district in the order the centre takes them: by time, then district,
+#: then issue id (a district's own order)
+MergedCalls = MergedHandOffs
+merge_calls = merge_handoffs
 
 
 #: ``deliver(district, issue, arrived, started, ended)``: a call has been triaged
@@ -172,7 +135,7 @@ class SharedCallCentre:
         calls, now, i = self.calls, self.env.now, self._next
         times = self._time
         while i < len(times) and times[i] <= now:
-            self.station.submit(cast(Any, _Call(i, int(calls.district[i]), int(calls.issue[i]))),
+            self.station.submit(cast(Any, Job(i, int(calls.district[i]), int(calls.issue[i]))),
                                 int(calls.priority[i]))
             i += 1
         self._next = i
@@ -184,7 +147,7 @@ class SharedCallCentre:
         made as the districts run."""
         assert self._live is not None, "this centre is fed from a list of calls"
         self._live.append((district, issue, self.env.now, priority))
-        self.station.submit(cast(Any, _Call(len(self._live) - 1, district, issue)), priority)
+        self.station.submit(cast(Any, Job(len(self._live) - 1, district, issue)), priority)
 
     def _triaged(self, call: Any, station: ServiceStation, arrived: float, started: float) -> None:
         self.finished.append(call.id)

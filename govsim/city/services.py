@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from govsim.engine import Environment, Simulation
     from govsim.issues import Issue
 
-__all__ = ["HandOffs", "LiveDesk", "RecordingDesk", "ReplayDesk", "SharedStation", "StationOutcome",
+__all__ = ["HandOffs", "Job", "LiveDesk", "RecordingDesk", "ReplayDesk", "SharedStation", "StationOutcome",
            "StationSpec", "merge_handoffs", "shared_stations", "simulate_station"]
 
 
@@ -101,8 +101,8 @@ def shared_stations(shared: SharedConfig) -> list[StationSpec]:
 
 @dataclass
 class HandOffs:
-    """One district's hand-offs to one shared station, in the order it made them: the issue
-    (the district's id), when, with what priority."""
+    """One district's hand-offs to one shared station (or calls to the 12345 centre), in the
+    order it made them: the issue (the district's id), when, with what priority."""
 
     issue: np.ndarray
     time: np.ndarray
@@ -148,9 +148,10 @@ def merge_handoffs(parts: list[HandOffs]) -> MergedHandOffs:
 # --------------------------------------------------------------------------- the station
 
 
-class _Job:
-    """A hand-off in the station's queue: ``id`` is its row in the station's hand-offs; ``issue``
-    the district's issue (an object in one engine, an id when the station runs alone)."""
+class Job:
+    """A hand-off (or a call) in a shared station's queue: ``id`` is its row in the station's
+    merged stream; ``issue`` the district's issue (an object in one engine, an id when the
+    station runs alone)."""
 
     __slots__ = ("id", "district", "issue")
 
@@ -211,7 +212,7 @@ class SharedStation:
         due, self._due = sorted(self._due, key=lambda d: (d[0], d[1])), []
         now = self.env.now
         for district, _, issue, priority in due:
-            job = _Job(len(self.rows), district, issue)
+            job = Job(len(self.rows), district, issue)
             self.rows.append((district, issue if isinstance(issue, int) else issue.id, now, priority))
             if not self.station.submit(cast(Any, job), priority) and self.on_refused is not None:
                 self.on_refused(job)
@@ -234,7 +235,7 @@ class SharedStation:
         if i < len(times):
             self.env.call_at(times[i], self._ring, (), priority=LATE)
 
-    def _done(self, job: _Job, station: ServiceStation, arrived: float, started: float) -> None:
+    def _done(self, job: Job, station: ServiceStation, arrived: float, started: float) -> None:
         self.finished.append(job.id)
         if self.on_done is not None:
             self.on_done(job, arrived, started)
