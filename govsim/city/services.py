@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from govsim.distributions import Distribution
     from govsim.engine import Environment, Simulation
     from govsim.issues import Issue
+    from govsim.params import HoursConfig
 
 __all__ = ["HandOffs", "Job", "LiveDesk", "RecordingDesk", "ReplayDesk", "SharedStation", "StationOutcome",
            "StationSpec", "merge_handoffs", "shared_stations", "simulate_station"]
@@ -70,10 +71,16 @@ class StationSpec:
     name: str
     kind: str  # department, mediation
     level: str
-    groups: tuple[ServerGroup, ...]
+    servers: int
+    hours: list[HoursConfig] | None  # (as configured: the spec is sent to worker processes)
+    label: str
     service: Distribution
     stream: str
     queue_limit: int | None = None
+
+    def groups(self) -> list[ServerGroup]:
+        """The station's servers on their weekly hours."""
+        return server_groups(self.servers, self.hours, self.label)
 
     @property
     def department(self) -> str | None:
@@ -84,15 +91,13 @@ class StationSpec:
 def shared_stations(shared: SharedConfig) -> list[StationSpec]:
     """The shared stations of a city's ``shared`` services, departments (by name) first, then
     the mediation centre."""
-    specs = [StationSpec(f"department:{name}", f"city:{name}", "department", "",
-                         tuple(server_groups(cfg.staff, cfg.hours, "staff")), cfg.service,
-                         f"city/departments/{name}")
+    specs = [StationSpec(f"department:{name}", f"city:{name}", "department", "", cfg.staff, cfg.hours, "staff",
+                         cfg.service, f"city/departments/{name}")
              for name, cfg in shared.departments.items()]
     if shared.mediation is not None:
         m = shared.mediation
-        specs.append(StationSpec("mediation", "city:mediation", "mediation", "city",
-                                 tuple(server_groups(m.mediators, m.hours, "mediator")), m.duration,
-                                 "city/mediation", m.queue_limit))
+        specs.append(StationSpec("mediation", "city:mediation", "mediation", "city", m.mediators, m.hours,
+                                 "mediator", m.duration, "city/mediation", m.queue_limit))
     return specs
 
 
@@ -191,7 +196,7 @@ class SharedStation:
         self.spec = spec
         self.host = StationHost(env, RandomStreams(seed))
         self.station = ServiceStation(cast(Any, self.host), 0, name=spec.name, kind=spec.kind, level=spec.level,
-                                      groups=spec.groups, service=spec.service, stream=spec.stream,
+                                      groups=spec.groups(), service=spec.service, stream=spec.stream,
                                       done=cast(Any, self._done), queue_limit=spec.queue_limit)
         self.on_done = on_done
         self.on_refused = on_refused
