@@ -41,8 +41,9 @@ from govsim.scenario.errors import ScenarioError
 from govsim.scenario.schema import WEEKDAYS, Scenario, WorkersConfig
 from govsim.territory import Territory
 
-#: priority of a call made after every event (SimPy's URGENT and NORMAL) due at the same
-#: instant: a city's shared station takes the hand-offs of one instant together (govsim.city)
+#: priority of a call that comes after the URGENT and NORMAL events due at the same instant
+#: (except those a LATE call itself schedules for that instant): a city's shared station
+#: takes the hand-offs of one instant together (govsim.city.services)
 LATE = NORMAL + 1
 
 

@@ -326,3 +326,23 @@ def test_a_city_of_one_district_has_its_governance_metrics():
     s, own = result.summary(), result.by_district().iloc[0]
     for key in governance_keys():
         assert s[key] == pytest.approx(own[key], nan_ok=True), key
+
+
+def test_pooled_facts_follow_each_facts_rule():
+    import dataclasses
+    import math
+
+    result = run_city(load_city({"city": {"horizon": "1d", "districts": [
+        {"name": "a", "scenario": "traditional_patrol"}, {"name": "b", "scenario": "traditional_patrol"}]}}),
+        seed=1, jobs=1)
+    a, b = result.outputs
+    result.outputs = [
+        dataclasses.replace(a, households=100.0, facts={"participation_end": 0.5, "liaison_household_share": 0.4,
+                                                        "infrastructure_cost_per_year": 10.0, "study_fact": 3.0}),
+        dataclasses.replace(b, households=300.0, facts={"participation_end": math.nan,
+                                                        "infrastructure_cost_per_year": 5.0})]
+    pooled = result.pooled_facts()
+    assert pooled["participation_end"] == 0.5  # b does not model participation: left out
+    assert pooled["liaison_household_share"] == pytest.approx(0.4 * 100 / 400)  # b has no liaisons: 0
+    assert pooled["infrastructure_cost_per_year"] == 15.0
+    assert math.isnan(pooled["study_fact"])  # no rule: not pooled

@@ -92,12 +92,86 @@ def test_sharded_equals_one_engine_with_the_12345_centre_and_hours():
     assert sharded.summary()["calls"] > 0 and sharded.summary()["city_department_wait_mean"] > 0
 
 
+def test_sharded_equals_one_engine_when_hand_offs_tie():
+    # rooms open 09-17 with fixed one-hour sessions and no referral delay: disputes reach the
+    # city's centre on the hour, from several districts at once, and the centre opens at 10:00
+    fixed = {"mediation.community.duration": "1h", "mediation.street": None, "mediation.community.success": 0.3,
+             "mediation.community.mediators": 1, "mediation.community.queue_limit": None,
+             "mediation.community.hours": [{"start": "09:00", "end": "17:00"}],
+             "mediation.community.referral_delay": "0h", "categories.neighbour_dispute.rate": 3.0}
+    for duration in ("30min", "0h"):  # sessions ending together; sessions ending as they start
+        doc = services_doc(mediation={"mediators": 1, "duration": duration, "success": 0.5, "referral_delay": "0h",
+                                      "queue_limit": 1, "hours": [{"start": "10:00", "end": "17:00"}]},
+                           departments={"staff": 1, "service": "30min"},
+                           districts=[{"name": n, "scenario": DISTRICT, "set": fixed} for n in "abcd"], horizon="4d")
+        city = load_city(doc)
+        sharded, one = run_city(city, jobs=1), run_city(city, sharded=False)
+        assert sharded.hashes() == one.hashes(), duration
+        centre = next(o for o in sharded.services if o.spec.kind == "mediation")
+        h = centre.handoffs
+        times, counts = np.unique(h.time, return_counts=True)
+        across = [t for t in times[counts > 1] if len(set(h.district[h.time == t].tolist())) > 1]
+        assert len(across) >= 5, "the test needs hand-offs of several districts at one instant"
+        assert centre.refused.sum() > 0
+
+
 def test_same_tables_with_1_2_and_8_workers(loaded):
     city, one_worker = loaded
     expected = one_worker.hashes()
     for jobs in (2, 8):
         with ProcessExecutor(jobs) as pool:
             assert run_city(city, executor=pool).hashes() == expected, f"{jobs} workers"
+
+
+def test_sharded_equals_one_engine_with_a_warm_up_and_a_district_without_them():
+    # the middle district has neither the department nor disputes: it keeps its own stations
+    doc = services_doc(horizon="4d", districts=[
+        {"name": "a", "scenario": DISTRICT}, {"name": "b", "scenario": "traditional_patrol"},
+        {"name": "c", "scenario": DISTRICT, "set": {"workers.per_grid": 0.5}}])
+    doc["city"]["warmup"] = "1d"
+    city = load_city(doc)
+    sharded, one = run_city(city, jobs=1), run_city(city, sharded=False)
+    assert sharded.hashes() == one.hashes()
+    assert sharded.summary().equals(one.summary())
+    assert all(len(o.replay(1).issue) == 0 for o in sharded.services)  # b handed nothing over
+
+
+def test_a_city_mediation_centre_changes_nothing_for_disputes_that_never_reach_it():
+    # common random numbers: the centre draws its referral delay and its settlement from streams
+    # of its own, so every issue that does not reach it is the same as in the city without it
+    random_delays = {"mediation.community.referral_delay": {"dist": "exponential", "mean": "3h"},
+                     "mediation.street.referral_delay": {"dist": "exponential", "mean": "6h"},
+                     "categories.neighbour_dispute.rate": 4.0}
+    base = {"city": {"horizon": "6d", "districts": [{"name": "d", "scenario": DISTRICT, "set": random_delays}]}}
+    with_centre = {"city": {**base["city"], "shared": {"mediation": {"mediators": 1, "hours": None,
+                                                                     "referral_delay": {"dist": "exponential",
+                                                                                        "mean": "2h"}}}}}
+    without = run_city(load_city(base), seed=3, jobs=1).issues.set_index("issue_id")
+    centre = run_city(load_city(with_centre), seed=3, jobs=1).issues.set_index("issue_id")
+    reached = centre["path"].str.contains(r"(?:^|>)city$")
+    assert reached.sum() > 5
+    ladder = (centre["path"] != "") & ~reached  # went up the district's ladder, never to the city
+    assert ladder.sum() > 50
+    pd.testing.assert_frame_equal(centre[~reached], without[~reached], check_categorical=False)
+    # those that reached it went to court in the city without it, when referred there
+    assert (without.loc[reached, "status"] == "unsettled").all()
+
+
+def test_a_district_that_makes_fewer_hand_offs_is_an_error():
+    replay = Replay(issue=np.array([5, 7]), time=np.array([1.0, 2.0]), priority=np.array([2, 2]),
+                    refused=np.array([False, False]), done_issue=np.empty(0, np.int64), done_arrived=np.empty(0),
+                    done_started=np.empty(0), done_ended=np.empty(0))
+    desk = ReplayDesk("city:urban_management", "east", replay)
+    env = type("Env", (), {"now": 1.0})()
+    desk.open(type("Sim", (), {"env": env})(), lambda *a: None, lambda *a: None)
+    desk.submit(type("Issue", (), {"id": 5})(), 2)
+    with pytest.raises(RuntimeError, match=r"district 'east': 1 hand-offs to the city's city:urban_management, "
+                                           r"but the first pass made 2 \(the next: issue 7 at 2.0 h\)"):
+        desk.finish()
+    env.now = 2.0
+    with pytest.raises(RuntimeError, match=r"issue 7 handed to the city's city:urban_management at 2.0 h with "
+                                           r"priority 1, but the first pass made issue 7 at 2.0 h with priority 2"):
+        desk.submit(type("Issue", (), {"id": 7})(), 1)
 
 
 def test_a_city_department_like_the_districts_own_changes_nothing():
@@ -125,8 +199,9 @@ def test_city_department_serves_most_urgent_first_without_idling():
     doc = services_doc(departments={"staff": 1, "hours": None,
                                     "service": {"dist": "exponential", "mean": "2h"}}, horizon="5d")
     result = run_city(load_city(doc), jobs=1)
-    s = _city_station(result, "city:urban_management").merge(
-        result.issues[["issue_id", "priority"]], on="issue_id")
+    station = next(o for o in result.services if o.spec.kind == "department")
+    s = _city_station(result, "city:urban_management").assign(priority=station.handoffs.priority)
+    assert (s["arrived"].to_numpy() == station.handoffs.time).all()  # rows in hand-off order
     served = s[s["started"].notna()].sort_values("started")
     assert len(served) > 30
     previous_end = 0.0
@@ -200,7 +275,7 @@ def test_by_district_counts_the_city_settled():
 
 
 def test_a_district_that_hands_over_differently_is_an_error():
-    replay = Replay(issue=np.array([5]), time=np.array([1.0]), refused=np.array([False]),
+    replay = Replay(issue=np.array([5]), time=np.array([1.0]), priority=np.array([2]), refused=np.array([False]),
                     done_issue=np.empty(0, np.int64), done_arrived=np.empty(0), done_started=np.empty(0),
                     done_ended=np.empty(0))
     desk = ReplayDesk("city:urban_management", "east", replay)
@@ -217,7 +292,7 @@ def test_a_district_that_hands_over_differently_is_an_error():
         id = 6
 
     with pytest.raises(RuntimeError, match=r"district 'east': issue 6 handed to the city's city:urban_management "
-                                           r"at 1.0 h, but the first pass made issue 5 at 1.0 h"):
+                                           r"at 1.0 h with priority 2, but the first pass made issue 5 at 1.0 h"):
         desk.submit(Issue(), 2)
 
 

@@ -13,7 +13,9 @@ In a city with a shared mediation centre (市级矛盾纠纷调解中心,
 ``city``, above the district's own: a dispute the district's ladder leaves
 unsettled is referred there (after the centre's referral delay) before court. The
 centre's session settles it with the centre's probability (times the district's
-severity factor), drawn in the district from its own stream ``mediation/city``.
+severity factor), drawn in the district from a stream of its own (``mediation/city``),
+as is the referral delay to it (``mediation/city/referral``): adding the centre shifts
+no other draw of the district.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class MediationLadder:
             self.levels.append((CITY_RUNG, shared.mediation_level, []))
             self._room_of_grid.append([])
             self._city_u = sim.uniform("mediation/city")
+            self._city_rng = sim.streams.stream("mediation/city/referral")
             shared.mediation.open(sim, self._city_done, self._city_refused)
 
     def factor_and_floor(self, issue: Issue) -> tuple[float, int]:
@@ -103,7 +106,8 @@ class MediationLadder:
         for i, (rung, level, _) in enumerate(self.levels):
             if rung > from_rung and rung >= floor:
                 issue.status = Status.REFERRED
-                delay = float(level.referral_delay.sample(self.rng))
+                # (the city's centre from a stream of its own: adding it shifts no other draw)
+                delay = float(level.referral_delay.sample(self._city_rng if rung == CITY_RUNG else self.rng))
                 if delay > 0:
                     self.sim.after(delay, self._reach, issue, i)
                 else:

@@ -8,8 +8,8 @@ and alarm ids, workers, grids, patrol points, stations; ``district_*`` columns k
 nothing else: the district's own id is the city id minus the district's offset,
 see :attr:`CityResult.offsets`). The shared 12345 centre is one more station
 (``district`` ``city``) and its visits are sessions like any other; the ``calls``
-table has one row per call to it. So are the city's shared departments and mediation
-centre (after the centre, in the order of the city file): their sessions carry the
+table has one row per call to it. So are the city's shared departments (in the order of
+the city file) and mediation centre, after the 12345 centre: their sessions carry the
 city ids of the districts' issues.
 """
 
@@ -155,9 +155,9 @@ class CityResult:
     def pooled_facts(self) -> dict[str, float]:
         """The facts the districts' runs kept (``Result.governance``), pooled over the city by
         each fact's rule (:data:`CORE_POOLING`, the mechanisms' ``pooling``): a share of
-        households as the household-weighted mean over the districts that have a value (a
-        district where the mechanism is off counts 0), a cost as the sum; NaN for a fact
-        without a rule."""
+        households as the household-weighted mean — a district where the mechanism is off
+        (the fact absent) counts 0, a district that reports NaN (not modelled there, e.g.
+        participation) is left out —, a cost as the sum; NaN for a fact without a rule."""
         from govsim.mechanisms import MECHANISMS
 
         rules = dict(CORE_POOLING)

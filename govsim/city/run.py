@@ -129,14 +129,18 @@ def district_task(task: _Task) -> DistrictOutput:
     answers) and return its tables."""
     t0 = time.perf_counter()
     replays = task.replays
+    desks: list[ReplayDesk] = []
 
     def replay(spec: StationSpec) -> ReplayDesk:
         assert replays is not None
-        return ReplayDesk(spec.name, task.name, replays[spec.key])
+        desks.append(ReplayDesk(spec.name, task.name, replays[spec.key]))
+        return desks[-1]
 
     sim = _build(task, replay if task.services else None)
     policy = _with_hotline(task, sim)
     result = sim.run()
+    for desk in desks:
+        desk.finish()
     return _output(task, sim, result, policy, t0)
 
 

@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import numpy as np
 
@@ -203,6 +203,7 @@ class SharedStation:
         self.rows: list[tuple[int, int, float, int]] = []  # district, issue id, time, priority: as taken
         self.finished: list[int] = []  # rows in the order their sessions ended
         self._due: list[tuple[int, int, Any, int]] = []  # this instant's: district, seq, issue, priority
+        self._taken_at = -math.inf  # when the last instant's hand-offs were taken
         self._feed: MergedHandOffs | None = None  # alone: the hand-offs to take, and the next one
         self._feed_time: list[float] = []
         self._next = 0
@@ -210,12 +211,15 @@ class SharedStation:
     def hand_off(self, district: int, seq: int, issue: Any, priority: int) -> None:
         """District ``district``'s ``seq``-th hand-off, now; taken after everything else due now."""
         if not self._due:
+            if self._taken_at == self.env.now:  # (a desk's answer handed something off at once)
+                raise RuntimeError(f"the city's {self.spec.name}: a hand-off at {self.env.now!r} h after that "
+                                   f"instant's hand-offs were taken (a desk's done or refused must not hand off)")
             self.env.call_later(0.0, self._take, (), priority=LATE)
         self._due.append((district, seq, issue, priority))
 
     def _take(self) -> None:
         due, self._due = sorted(self._due, key=lambda d: (d[0], d[1])), []
-        now = self.env.now
+        now = self._taken_at = self.env.now
         for district, _, issue, priority in due:
             job = Job(len(self.rows), district, issue)
             self.rows.append((district, issue if isinstance(issue, int) else issue.id, now, priority))
@@ -288,19 +292,20 @@ class StationOutcome:
         h = self.handoffs
         mine = np.flatnonzero(h.district == district)  # in the district's own order (stable by time)
         done = self.order[h.district[self.order] == district]
-        return Replay(issue=h.issue[mine], time=h.time[mine], refused=self.refused[mine],
+        return Replay(issue=h.issue[mine], time=h.time[mine], priority=h.priority[mine], refused=self.refused[mine],
                       done_issue=h.issue[done], done_arrived=h.time[done], done_started=self.started[done],
                       done_ended=self.ended[done])
 
 
 @dataclass
 class Replay:
-    """What one shared station answered one district: its hand-offs (to check) with whether
-    each was turned away, and the sessions that ended (issue, arrived, started, ended) in the
-    order they ended."""
+    """What one shared station answered one district: its hand-offs (issue, time, priority: to
+    check) with whether each was turned away, and the sessions that ended (issue, arrived,
+    started, ended) in the order they ended."""
 
     issue: np.ndarray
     time: np.ndarray
+    priority: np.ndarray
     refused: np.ndarray
     done_issue: np.ndarray
     done_arrived: np.ndarray
@@ -372,8 +377,9 @@ class RecordingDesk:
 
 
 class ReplayDesk:
-    """Pass 3 of a sharded run: the station's answers replayed at the times it gave them; each
-    hand-off is checked against pass 1's."""
+    """Step 3 of a sharded run: the station's answers replayed at the times it gave them; each
+    hand-off is checked against pass 1's (issue, time, priority), and :meth:`finish` checks
+    that none is missing."""
 
     def __init__(self, name: str, district: str, replay: Replay) -> None:
         self.name = name
@@ -381,6 +387,7 @@ class ReplayDesk:
         self.r = replay
         self._issue = replay.issue.tolist()
         self._time = replay.time.tolist()
+        self._priority = replay.priority.tolist()
         self._refused = replay.refused.tolist()
         self._next = 0
         self.pending: dict[int, Issue] = {}
@@ -399,12 +406,12 @@ class ReplayDesk:
 
     def submit(self, issue: Issue, priority: int) -> None:
         i, now = self._next, self.env.now
-        if i >= len(self._issue) or self._issue[i] != issue.id or self._time[i] != now:
-            expected = (f"issue {self._issue[i]} at {self._time[i]!r} h" if i < len(self._issue)
-                        else "no more hand-offs")
-            raise RuntimeError(f"district {self.district!r}: issue {issue.id} handed to the city's {self.name} at "
-                               f"{now!r} h, but the first pass made {expected} (a district's hand-offs must not "
-                               f"depend on what the shared stations do)")
+        if (i >= len(self._issue) or self._issue[i] != issue.id or self._time[i] != now
+                or self._priority[i] != priority):
+            expected = (f"issue {self._issue[i]} at {self._time[i]!r} h with priority {self._priority[i]}"
+                        if i < len(self._issue) else "no more hand-offs")
+            self._disagree(f"issue {issue.id} handed to the city's {self.name} at {now!r} h with priority "
+                           f"{priority}, but the first pass made {expected}")
         self._next = i + 1
         if self._refused[i]:
             self.env.call_later(0.0, self.refused, (issue,), priority=LATE)
@@ -414,8 +421,23 @@ class ReplayDesk:
     def _answer(self) -> None:
         k, now, ended = self._k, self.env.now, self._ended
         while k < len(ended) and ended[k] <= now:
-            self.done(self.pending.pop(self._done_issue[k]), self._done_arrived[k], self._done_started[k])
+            issue = self.pending.pop(self._done_issue[k], None)
+            if issue is None:
+                self._disagree(f"the city's {self.name} ended the session of issue {self._done_issue[k]} at "
+                               f"{now!r} h, but the district has not handed it over")
+            self.done(issue, self._done_arrived[k], self._done_started[k])
             k += 1
         self._k = k
         if k < len(ended):
             self.env.call_at(ended[k], self._answer, (), priority=LATE)
+
+    def finish(self) -> None:
+        """After the run: every hand-off of the first pass was made again."""
+        if self._next != len(self._issue):
+            self._disagree(f"{self._next} hand-offs to the city's {self.name}, but the first pass made "
+                           f"{len(self._issue)} (the next: issue {self._issue[self._next]} at "
+                           f"{self._time[self._next]!r} h)")
+
+    def _disagree(self, what: str) -> NoReturn:
+        raise RuntimeError(f"district {self.district!r}: {what} (a district's hand-offs must not depend on what "
+                           f"the shared stations do)")

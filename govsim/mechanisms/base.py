@@ -150,8 +150,8 @@ class Mechanism:
     tables: ClassVar[tuple[TableSpec, ...]] = ()
     #: how each of its :meth:`facts` pools over the districts of a city (``govsim.city``):
     #: ``"households"`` (a share of households: the household-weighted mean, a district
-    #: where the mechanism is off counting 0) or ``"sum"``; a fact not listed is NaN in the
-    #: city's summary (each district's own summary keeps it)
+    #: where the mechanism is off counting 0, one that reports NaN left out) or ``"sum"``;
+    #: a fact not listed is NaN in the city's summary (each district's own summary keeps it)
     pooling: ClassVar[dict[str, str]] = {}
 
     def __init__(self, sim: Simulation, cfg: Any) -> None:
