@@ -53,9 +53,11 @@ class Territory:
         self._pgrid: list[int] = self.point_grid.tolist()
         self._manhattan = self.metric == "manhattan"
         self._tree: cKDTree | None = None
-        self._near: dict[tuple[int, float], tuple[list[float], list[int]]] = {}
-        self._near_set: dict[tuple[int, float], frozenset[int]] = {}
-        self._near_mask: dict[tuple[int, float], int] = {}
+        # caches of the neighbourhoods: by radius, then a list by grid (None: not yet asked);
+        # a float key and a list read, where a (grid, radius) key built a tuple and hashed it
+        self._near: dict[float, list[tuple[list[float], list[int]] | None]] = {}
+        self._near_set: dict[float, list[frozenset[int] | None]] = {}
+        self._near_mask: dict[float, list[int]] = {}  # −1: not yet asked
         # the numbers of the cached neighbourhoods, shared by all of them (memory: a district
         # of 1,650 grids keeps about a million neighbour entries)
         self._shared_ids = list(range(len(self.grid_names)))
@@ -97,8 +99,10 @@ class Territory:
 
     def near(self, grid: int, radius_m: float) -> tuple[list[float], list[int]]:
         """The centre distances and the grids of :meth:`grids_near`, as two lists (cached)."""
-        key = (grid, radius_m)
-        found = self._near.get(key)
+        by_grid = self._near.get(radius_m)
+        if by_grid is None:
+            by_grid = self._near[radius_m] = [None] * self.n_grids
+        found = by_grid[grid]
         if found is None:
             if self._tree is None:
                 self._tree = cKDTree(np.column_stack([self.grid_x, self.grid_y]))
@@ -110,28 +114,31 @@ class Territory:
             shared_d, ids = self._shared_d, self._shared_ids
             found = ([shared_d.setdefault(x, x) for x in d[order].tolist()],
                      [ids[g] for g in np.asarray(idx, dtype=np.intp)[order].tolist()])
-            self._near[key] = found
+            by_grid[grid] = found
         return found
 
     def near_mask(self, grid: int, radius_m: float) -> int:
         """The grids of :meth:`grids_near` as a bit mask (bit ``g`` set for grid ``g``; cached:
         a few hundred bytes per grid where a set takes kilobytes)."""
-        key = (grid, radius_m)
-        found = self._near_mask.get(key)
-        if found is None:
+        by_grid = self._near_mask.get(radius_m)
+        if by_grid is None:
+            by_grid = self._near_mask[radius_m] = [-1] * self.n_grids
+        found = by_grid[grid]
+        if found < 0:
             bits = np.zeros(self.n_grids, dtype=bool)
             bits[self.near(grid, radius_m)[1]] = True
             found = int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
-            self._near_mask[key] = found
+            by_grid[grid] = found
         return found
 
     def grids_near_set(self, grid: int, radius_m: float) -> frozenset[int]:
         """The grids of :meth:`grids_near`, as a set (cached)."""
-        key = (grid, radius_m)
-        found = self._near_set.get(key)
+        by_grid = self._near_set.get(radius_m)
+        if by_grid is None:
+            by_grid = self._near_set[radius_m] = [None] * self.n_grids
+        found = by_grid[grid]
         if found is None:
-            found = frozenset(self.near(grid, radius_m)[1])
-            self._near_set[key] = found
+            found = by_grid[grid] = frozenset(self.near(grid, radius_m)[1])
         return found
 
     def _centre_distances(self, grid: int, others: np.ndarray) -> np.ndarray:
