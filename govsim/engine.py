@@ -161,7 +161,7 @@ class Activity:
     wait. The grid workers (:class:`~govsim.agents.workers.GridWorker`) are activities.
     """
 
-    __slots__ = ("env", "_generator", "_wait", "_queue", "_eid")
+    __slots__ = ("env", "_generator", "_wait", "_queue", "_eid", "_resume")
 
     def __init__(self, env: Environment, generator: Generator[float, None, None]) -> None:
         self.env = env
@@ -169,7 +169,9 @@ class Activity:
         self._eid = env._eid
         self._generator: Generator[float, None, None] | None = generator
         self._wait = 0  # number of the wait in progress; a call for another one is void
-        env.call_later(0.0, self._step, (0, None), priority=URGENT)
+        # the bound method, made once (not at every wait)
+        self._resume: Callable[[int, BaseException | None], None] = self._step
+        env.call_later(0.0, self._resume, (0, None), priority=URGENT)
 
     @property
     def is_alive(self) -> bool:
@@ -188,7 +190,7 @@ class Activity:
         # (call_later, inlined: a worker waits about three times per issue)
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), self._step, (wait, None)))
+        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), self._resume, (wait, None)))
 
     def interrupt(self, cause: Any = None) -> None:
         """Throw ``simpy.Interrupt(cause)`` into the generator, now (after the urgent events
