@@ -1,7 +1,8 @@
 """Compact records kept during a run; tables are built from them once, at the end.
 
-Appending to typed arrays costs a fraction of a microsecond and a few bytes per
-entry; no pandas object is touched while the simulation runs. The arrays are those
+A row is appended to short Python lists, which are moved into typed arrays every few
+thousand rows (a few bytes per entry); no pandas object is touched while the simulation
+runs. The arrays are those
 of the recorded columns of the ``patrols``, ``time_use`` and ``sessions`` specs in
 :mod:`govsim.tables`, with typecodes from their dtypes.
 
@@ -13,8 +14,8 @@ memory grows with its open backlog rather than with every issue it ever created.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import numpy as np
 
@@ -24,29 +25,46 @@ if TYPE_CHECKING:
     from govsim.issues import Issue
 
 
-class Columns:
-    """The recorded columns of one table, each a typed array (typecode from its dtype)."""
+#: Rows a table takes as Python lists before they are moved into its typed arrays.
+BUFFER_ROWS: Final = 4096
 
-    __slots__ = ("spec", "fields", "arrays", "appends")
+
+class Columns:
+    """The recorded columns of one table, each a typed array (typecode from its dtype).
+
+    The latest rows wait in :attr:`buffers`, one Python list per column: appending to a
+    list is several times cheaper than to a typed array (which parses every value); every
+    :data:`BUFFER_ROWS` rows, and before the columns are read, :meth:`flush` moves them into
+    the arrays in one numpy conversion per column (the same values, exactly)."""
+
+    __slots__ = ("spec", "fields", "arrays", "buffers")
 
     def __init__(self, spec: TableSpec) -> None:
         self.spec = spec
         self.fields = tuple((c.source, np.dtype(c.record_dtype)) for c in spec.recorded)
         self.arrays: tuple[array[Any], ...] = tuple(array(c.typecode) for c in spec.recorded)
-        self.appends: tuple[Callable[[Any], None], ...] = tuple(a.append for a in self.arrays)  # for the hot loops
+        self.buffers: tuple[list[Any], ...] = tuple([] for _ in spec.recorded)  # for the hot loops
+
+    def flush(self) -> None:
+        """Move the buffered rows into the typed arrays."""
+        for a, buf in zip(self.arrays, self.buffers):
+            if buf:
+                a.frombytes(np.array(buf, dtype=a.typecode).tobytes())
+                buf.clear()
 
     def values(self) -> dict[str, np.ndarray]:
         """The columns as numpy arrays, keyed by their record field: copies, so that a caller may
         hold them while the run goes on (a view would lock the typed array against growing)."""
+        self.flush()
         return {name: np.array(a, dtype=dt) for (name, dt), a in zip(self.fields, self.arrays)}
 
     def take(self) -> dict[str, np.ndarray]:
         """The columns as numpy arrays that take over the typed arrays' memory (no copy); the
         columns start again empty."""
+        self.flush()
         out = {name: np.frombuffer(a, dtype=dt) if len(a) else np.empty(0, dtype=dt)
                for (name, dt), a in zip(self.fields, self.arrays)}
         self.arrays = tuple(array(a.typecode) for a in self.arrays)
-        self.appends = tuple(a.append for a in self.arrays)
         return out
 
 
@@ -62,47 +80,51 @@ class Recorder:
         self.session_columns = Columns(SESSIONS)
         #: the issues: objects while open, columnar chunks once closed
         self.issues = IssueLog()
-        # each method unpacks its table's bound appends: no attribute look-up per column
-        self._segment = self.patrol_columns.appends
-        self._use = self.time_use_columns.appends
-        self._visit = self.session_columns.appends
+        # each method unpacks its table's buffers (typed: native list appends when compiled)
+        self._segment = cast("tuple[list[int], list[float], list[float], list[int], list[int]]",
+                             self.patrol_columns.buffers)
+        self._use = cast("tuple[list[int], list[int], list[float], list[float]]", self.time_use_columns.buffers)
+        self._visit = cast("tuple[list[int], list[int], list[float], list[float], list[float]]",
+                           self.session_columns.buffers)
 
     def patrol_segment(self, worker: int, start: float, end: float, k0: int, n_visits: int) -> None:
         """A worker patrolled from visit ``k0`` at ``start`` until ``end``, making ``n_visits`` visits."""
         w, s, e, k, n = self._segment
-        w(worker)
-        s(start)
-        e(end)
-        k(k0)
-        n(n_visits)
+        w.append(worker)
+        s.append(start)
+        e.append(end)
+        k.append(k0)
+        n.append(n_visits)
+        if len(w) >= BUFFER_ROWS:
+            self.patrol_columns.flush()
 
     def time_use(self, worker: int, state: int, start: float, end: float) -> None:
         """A worker spent ``[start, end)`` in ``state`` (see :mod:`govsim.agents.workers`)."""
         w, st, s, e = self._use
-        w(worker)
-        st(state)
-        s(start)
-        e(end)
+        w.append(worker)
+        st.append(state)
+        s.append(start)
+        e.append(end)
+        if len(w) >= BUFFER_ROWS:
+            self.time_use_columns.flush()
 
     def station_visit(self, station: int, issue: int, arrived: float, started: float, ended: float) -> None:
         """An issue was served at a station (``started``/``ended`` −1: turned away, queue full)."""
         st, i, a, s, e = self._visit
-        st(station)
-        i(issue)
-        a(arrived)
-        s(started)
-        e(ended)
+        st.append(station)
+        i.append(issue)
+        a.append(arrived)
+        s.append(started)
+        e.append(ended)
+        if len(st) >= BUFFER_ROWS:
+            self.session_columns.flush()
 
     def take(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The patrol segments, time use and station visits recorded so far (as
         :meth:`segments`, :meth:`time_uses` and :meth:`station_visits` give them, but without
         a copy: the arrays take over the recorder's memory), and the recorder starts empty.
         :meth:`govsim.result.Result.from_simulation` moves the records into the tables so."""
-        out = (self.patrol_columns.take(), self.time_use_columns.take(), self.session_columns.take())
-        self._segment = self.patrol_columns.appends
-        self._use = self.time_use_columns.appends
-        self._visit = self.session_columns.appends
-        return out
+        return (self.patrol_columns.take(), self.time_use_columns.take(), self.session_columns.take())
 
     def station_visits(self) -> dict[str, np.ndarray]:
         """``station, issue_id, arrived, started, ended``."""
