@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Generator
 from heapq import heappop, heappush
 from pathlib import Path
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 import simpy
@@ -47,6 +47,18 @@ from govsim.territory import Territory
 LATE = NORMAL + 1
 
 
+@final
+class Clock:
+    """The time now, :attr:`Environment.now`, as a plain float that the event loop sets
+    with it: compiled agents read ``clock.now`` from a native attribute (``env.now`` is an
+    instance attribute of a Python class, a dictionary look-up)."""
+
+    __slots__ = ("now",)
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+
 class Environment(simpy.Environment):
     """SimPy's environment with a tighter event loop and plain scheduled calls.
 
@@ -62,10 +74,12 @@ class Environment(simpy.Environment):
     """
 
     now: float = 0.0  # shadows simpy.Environment.now (a property): set with _now by the loop
+    clock: Clock  # the same time, set with it (read by the compiled agents)
 
     def __init__(self, initial_time: float = 0) -> None:
         super().__init__(initial_time)
         self.now = self._now
+        self.clock = Clock(self._now)
 
     def call_later(self, delay: float, fn: Callable[..., Any], args: tuple[Any, ...] = (),
                    priority: int = NORMAL) -> None:
@@ -92,7 +106,7 @@ class Environment(simpy.Environment):
             entry: tuple[Any, ...] = heappop(self._queue)  # an event's 4-tuple or a call's 5-tuple
         except IndexError:
             raise EmptySchedule from None
-        self.now = self._now = entry[0]
+        self.now = self._now = self.clock.now = entry[0]
         if len(entry) == 5:  # a call (call_later)
             entry[3](*entry[4])
             return
@@ -130,13 +144,14 @@ class Environment(simpy.Environment):
             until.callbacks.append(StopSimulation.callback)
         queue: list[tuple[Any, ...]] = self._queue  # events' 4-tuples and calls' 5-tuples
         process = self._process
+        clock = self.clock
         try:
             while True:
                 try:
                     entry = heappop(queue)
                 except IndexError:
                     break
-                self.now = self._now = entry[0]
+                self.now = self._now = clock.now = entry[0]
                 if len(entry) == 5:
                     entry[3](*entry[4])
                 else:
@@ -161,10 +176,11 @@ class Activity:
     wait. The grid workers (:class:`~govsim.agents.workers.GridWorker`) are activities.
     """
 
-    __slots__ = ("env", "_generator", "_wait", "_queue", "_eid", "_resume")
+    __slots__ = ("env", "_clock", "_generator", "_wait", "_queue", "_eid", "_resume")
 
     def __init__(self, env: Environment, generator: Generator[float, None, None]) -> None:
         self.env = env
+        self._clock = env.clock
         self._queue: list[Any] = env._queue  # the environment's queue and id counter, at hand
         self._eid = env._eid
         self._generator: Generator[float, None, None] | None = generator
@@ -190,7 +206,7 @@ class Activity:
         # (call_later, inlined: a worker waits about three times per issue)
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), self._resume, (wait, None)))
+        heappush(self._queue, (self._clock.now + delay, NORMAL, next(self._eid), self._resume, (wait, None)))
 
     def interrupt(self, cause: Any = None) -> None:
         """Throw ``simpy.Interrupt(cause)`` into the generator, now (after the urgent events
@@ -198,7 +214,7 @@ class Activity:
         if self._generator is None:
             raise RuntimeError(f"{self} has terminated and cannot be interrupted.")
         # (call_later, inlined)
-        heappush(self._queue, (self.env._now, URGENT, next(self._eid), self._interrupt, (cause,)))
+        heappush(self._queue, (self._clock.now, URGENT, next(self._eid), self._interrupt, (cause,)))
 
     def _interrupt(self, cause: Any) -> None:
         if self._generator is None:
@@ -220,6 +236,7 @@ class Simulation:
         self.env = env if env is not None else Environment()
         self._queue: list[Any] = self.env._queue  # the clock's queue and id counter, at hand (after)
         self._eid = self.env._eid
+        self.clock = self.env.clock
         self.streams = RandomStreams(seed)
         base_dir = Path(scenario.source).parent if scenario.source and scenario.source != "<dict>" else None
         self.territory = Territory.from_config(scenario.territory, self.streams.stream("territory"), base_dir)
@@ -331,7 +348,7 @@ class Simulation:
         # (Environment.call_later, inlined: about 2.5 timers per issue)
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), fn, args))
+        heappush(self._queue, (self.clock.now + delay, NORMAL, next(self._eid), fn, args))
 
     def add_station(self, **kwargs: Any) -> ServiceStation:
         """Create a service station (room, department, call centre); see :class:`ServiceStation`."""
@@ -349,7 +366,7 @@ class Simulation:
         c = issue.category
         if issue.dispute_u is not None and issue.dispute_u[WALK_IN_DRAW] < self.categories.walk_in[c]:
             issue.status = Status.REPORTED
-            issue.discovered_at = self.env.now
+            issue.discovered_at = self.clock.now
             issue.channel = Channel.WALK_IN
             self.ladder.refer(issue, 0)
         else:
@@ -365,14 +382,14 @@ class Simulation:
         if issue.status is not Status.HIDDEN:
             return
         issue.status = Status.REPORTED
-        issue.discovered_at = self.env.now
+        issue.discovered_at = self.clock.now
         issue.channel = channel
         self.patrol.forget(issue)
         self.policy.on_discovered(issue, channel, finder)
 
     def arrive(self, issue: Issue, worker: GridWorker) -> None:
         issue.status = Status.IN_PROGRESS
-        issue.arrived_at = self.env.now
+        issue.arrived_at = self.clock.now
 
     def finish_on_site(self, issue: Issue, worker: GridWorker) -> None:
         """``worker`` is done on site: the issue is handled or, for a dispute, settled on the
@@ -394,14 +411,14 @@ class Simulation:
     def settle(self, issue: Issue, level: str | None) -> None:
         """The issue is resolved (a dispute: settled at ``level``)."""
         issue.status = Status.RESOLVED
-        issue.resolved_at = issue.closed_at = self.env.now
+        issue.resolved_at = issue.closed_at = self.clock.now
         issue.settled_level = level
         self.issue_log.closed(issue)
 
     def unsettled(self, issue: Issue) -> None:
         """A dispute left the top of the ladder unsettled (passed to court)."""
         issue.status = Status.UNSETTLED
-        issue.closed_at = self.env.now
+        issue.closed_at = self.clock.now
         self.issue_log.closed(issue)
 
     def _lapse(self, issue: Issue) -> None:
@@ -409,14 +426,14 @@ class Simulation:
             self.patrol.forget(issue)
             self.board.withdraw(issue)
             issue.status = Status.LAPSED
-            issue.closed_at = self.env.now
+            issue.closed_at = self.clock.now
             self.issue_log.closed(issue)
 
     def _escalate(self, issue: Issue, priority: int) -> None:
         if issue.status in Status.CLOSED or priority >= issue.priority:
             return
         issue.priority = priority
-        issue.escalated_at = self.env.now
+        issue.escalated_at = self.clock.now
         if issue.status is Status.WAITING:
             self.board.reprioritise(issue)
 

@@ -62,6 +62,7 @@ class PatrolWatch:
     def __init__(self, sim: Simulation) -> None:
         self.sim = sim
         self.env = sim.env
+        self.clock = sim.clock
         n = sim.territory.n_grids
         self.hidden: list[dict[int, Issue]] = [{} for _ in range(n)]
         self.patrollers: list[list[GridWorker]] = [[] for _ in range(n)]
@@ -93,7 +94,7 @@ class PatrolWatch:
                 self._schedule(seg, issue)
 
     def _schedule(self, seg: PatrolSegment, issue: Issue) -> None:
-        now = self.env.now
+        now = self.clock.now
         p = self.detect[issue.category]
         until = min(seg.end - 1e-9, issue.lapse_at)  # a pass at the very end of the shift is too late
         # the passes of seg.passes(issue.point, after, until), inlined: one draw per pass, and
@@ -111,5 +112,5 @@ class PatrolWatch:
             k = route.next_visit(point, k + 1, lo, hi)
 
     def _found(self, seg: PatrolSegment, issue: Issue) -> None:
-        if seg.active and issue.status is Status.HIDDEN and issue.lapse_at > self.env.now:
+        if seg.active and issue.status is Status.HIDDEN and issue.lapse_at > self.clock.now:
             self.sim.discover(issue, Channel.PATROL, finder=seg.worker)

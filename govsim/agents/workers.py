@@ -46,6 +46,7 @@ class GridWorker:
     ) -> None:
         self.sim = sim
         self.env = sim.env
+        self.clock = sim.clock  # (clock.now: the time, read natively when compiled)
         self.id = id
         self.grids = tuple(grids)
         self.grid_set = frozenset(self.grids)
@@ -77,14 +78,14 @@ class GridWorker:
     # --- the working day ---------------------------------------------------------------
     def run(self) -> Generator[float, None, None]:
         """The worker's days (an :class:`~govsim.engine.Activity`: it yields how long it waits)."""
-        env = self.env
+        clock = self.clock
         while True:
-            start, end = self.shift.window(env.now)
-            if start > env.now:
-                yield start - env.now
+            start, end = self.shift.window(clock.now)
+            if start > clock.now:
+                yield start - clock.now
             self._enter(IDLE)
             self.pos = self.route.point_at(self.route_k)
-            while env.now < end:
+            while clock.now < end:
                 if self.task is None:
                     self.sim.policy.worker_free(self)
                 if self.task is not None:
@@ -96,7 +97,6 @@ class GridWorker:
 
     def _handle(self, issue: Issue) -> Generator[float, None, None]:
         """Walk to the issue and handle it on site."""
-        env = self.env
         self._enter(TRAVEL)
         walk = self.sim.territory.distance(self.pos, issue.point) / self.speed_mph
         if walk > 0:
@@ -110,30 +110,30 @@ class GridWorker:
 
     def _patrol(self, end: float) -> Generator[float, None, None]:
         """Patrol until the shift ends or a dispatch interrupts (the worker is free meanwhile)."""
-        env = self.env
+        clock = self.clock
         board = self.sim.board
         board.set_free(self)
         try:
             if not self.patrols:  # a responder walks back to its post and waits there
                 yield from self._walk_back(self.route.point_at(0), end)
-                if env.now < end:
+                if clock.now < end:
                     self._enter(IDLE)
-                    yield end - env.now
+                    yield end - clock.now
             elif not self.sim.patrol.enabled:  # patrol off: it waits where its last job was,
                 if self.return_home:  # or (workers.return_home) back at its post
                     yield from self._walk_back(self.route.point_at(0), end)
-                if env.now < end:
+                if clock.now < end:
                     self._enter(IDLE)
-                    yield end - env.now
+                    yield end - clock.now
             else:
                 target = self.route.point_at(self.route_k)
                 if self.pos != target:
                     yield from self._walk_back(target, end)
-                if env.now < end:
+                if clock.now < end:
                     self._enter(PATROL)
-                    self.segment = PatrolSegment(self, self.route, env.now, self.route_k, end)
+                    self.segment = PatrolSegment(self, self.route, clock.now, self.route_k, end)
                     self.sim.patrol.segment_started(self.segment)
-                    yield end - env.now
+                    yield end - clock.now
         except simpy.Interrupt:
             board.set_busy(self)
             self._close_segment(interrupted=True)
@@ -146,12 +146,12 @@ class GridWorker:
         if self.pos != target:
             self._enter(TRAVEL)
             walk = self.sim.territory.distance(self.pos, target) / self.speed_mph
-            yield min(walk, end - self.env.now)
+            yield min(walk, end - self.clock.now)
             self.pos = target
 
     # --- bookkeeping ------------------------------------------------------------------
     def _enter(self, state: int) -> None:
-        now = self.env.now
+        now = self.clock.now
         if now > self._since and self._state != OFF:
             self._records.time_use(self.id, self._state, self._since, now)  # (a direct call when compiled)
         self._state = state
@@ -161,7 +161,7 @@ class GridWorker:
         seg = self.segment
         if seg is None:
             return
-        now = self.env.now
+        now = self.clock.now
         k = seg.last_visit(now)
         self.sim.records.patrol_segment(self.id, seg.start, now, seg.k0, k - seg.k0 + 1)
         # Sent off at the very moment of a visit: the worker resumes at that point, and looks
@@ -188,7 +188,7 @@ class GridWorker:
         """The patrol point where the worker is (the last one reached)."""
         seg = self.segment
         if seg is not None:  # (PatrolSegment.last_visit, inlined)
-            return self.route.point_reached(seg.k0, seg.off0 + self.env.now - seg.start)
+            return self.route.point_reached(seg.k0, seg.off0 + self.clock.now - seg.start)
         return self.pos
 
     def __repr__(self) -> str:

@@ -28,6 +28,7 @@ class WorkBoard:
     def __init__(self, sim: Simulation) -> None:
         self.sim = sim
         self.env = sim.env
+        self.clock = sim.clock
         self.territory = sim.territory
         n = sim.territory.n_grids
         self.free_in_grid: list[dict[int, GridWorker]] = [{} for _ in range(n)]
@@ -66,7 +67,7 @@ class WorkBoard:
         if issue.status is Status.WAITING:
             self._unwait(issue)
         issue.status = Status.ASSIGNED
-        issue.assigned_at = self.env.now
+        issue.assigned_at = self.clock.now
         issue.handler = worker.id
         worker.task = issue
         if worker.free:
@@ -116,7 +117,7 @@ class WorkBoard:
     def enqueue(self, issue: Issue) -> None:
         """Put a known issue in its grid's queue: by priority, then first come first served."""
         issue.status = Status.WAITING
-        issue.queued_at = self.env.now
+        issue.queued_at = self.clock.now
         issue.queue_version += 1
         self.n_waiting += 1
         g = issue.grid
