@@ -9,10 +9,11 @@ point id; travel time is distance / speed.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -22,6 +23,10 @@ from govsim.suggest import did_you_mean
 if TYPE_CHECKING:
     from govsim.limits import Limits
     from govsim.scenario.schema import GridRow, TerritoryConfig
+
+#: Grids whose neighbourhoods (:meth:`Territory.near`, :meth:`Territory.near_mask`) are
+#: computed together when one of them is first asked for (one KD-tree query, one sort).
+NEAR_BLOCK: Final = 128
 
 
 @dataclass
@@ -98,37 +103,65 @@ class Territory:
         return list(zip(distances, grids))
 
     def near(self, grid: int, radius_m: float) -> tuple[list[float], list[int]]:
-        """The centre distances and the grids of :meth:`grids_near`, as two lists (cached)."""
+        """The centre distances and the grids of :meth:`grids_near`, as two lists (cached;
+        computed for a block of :data:`NEAR_BLOCK` grids at once)."""
         by_grid = self._near.get(radius_m)
         if by_grid is None:
             by_grid = self._near[radius_m] = [None] * self.n_grids
         found = by_grid[grid]
         if found is None:
-            if self._tree is None:
-                self._tree = cKDTree(np.column_stack([self.grid_x, self.grid_y]))
-            p = 1 if self._manhattan else 2
-            centre = (self.grid_x[grid], self.grid_y[grid])
-            idx = self._tree.query_ball_point(centre, r=radius_m, p=p)
-            d = self._centre_distances(grid, np.asarray(idx, dtype=np.intp))
-            order = np.lexsort((idx, d))
-            shared_d, ids = self._shared_d, self._shared_ids
-            found = ([shared_d.setdefault(x, x) for x in d[order].tolist()],
-                     [ids[g] for g in np.asarray(idx, dtype=np.intp)[order].tolist()])
-            by_grid[grid] = found
+            self._fill_near(by_grid, grid - grid % NEAR_BLOCK, radius_m)
+            found = by_grid[grid]
+            assert found is not None
         return found
+
+    def _fill_near(self, by_grid: list[tuple[list[float], list[int]] | None], first: int,
+                   radius_m: float) -> None:
+        """The neighbourhoods of grids ``first, first + 1, …`` (one block) into ``by_grid``: one
+        KD-tree query and one sort for the block, each grid's the same as its own query gives
+        (the grids within ``radius_m`` of its centre, by centre distance, then grid)."""
+        if self._tree is None:
+            self._tree = cKDTree(np.column_stack([self.grid_x, self.grid_y]))
+        owners = np.arange(first, min(first + NEAR_BLOCK, self.n_grids))
+        hits = self._tree.query_ball_point(np.column_stack([self.grid_x[owners], self.grid_y[owners]]),
+                                           r=radius_m, p=1 if self._manhattan else 2)
+        counts = [len(h) for h in hits]
+        nb = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.intp, count=sum(counts))
+        owner = np.repeat(owners, counts)
+        dx = np.abs(self.grid_x[nb] - self.grid_x[owner])  # (as _centre_distances, element by element)
+        dy = np.abs(self.grid_y[nb] - self.grid_y[owner])
+        d = dx + dy if self._manhattan else np.hypot(dx, dy)
+        order = np.lexsort((nb, d, owner))  # by grid, then as near() orders: distance, then grid
+        shared_d, ids = self._shared_d, self._shared_ids
+        distances = [shared_d.setdefault(x, x) for x in d[order].tolist()]
+        grids = [ids[g] for g in nb[order].tolist()]
+        start = 0
+        for g, n in zip(owners.tolist(), counts):
+            if by_grid[g] is None:
+                by_grid[g] = (distances[start:start + n], grids[start:start + n])
+            start += n
 
     def near_mask(self, grid: int, radius_m: float) -> int:
         """The grids of :meth:`grids_near` as a bit mask (bit ``g`` set for grid ``g``; cached:
-        a few hundred bytes per grid where a set takes kilobytes)."""
+        a few hundred bytes per grid where a set takes kilobytes; computed for a block of
+        :data:`NEAR_BLOCK` grids at once)."""
         by_grid = self._near_mask.get(radius_m)
         if by_grid is None:
             by_grid = self._near_mask[radius_m] = [-1] * self.n_grids
         found = by_grid[grid]
         if found < 0:
-            bits = np.zeros(self.n_grids, dtype=bool)
-            bits[self.near(grid, radius_m)[1]] = True
-            found = int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
-            by_grid[grid] = found
+            first = grid - grid % NEAR_BLOCK
+            owners = range(first, min(first + NEAR_BLOCK, self.n_grids))
+            lists = [self.near(g, radius_m)[1] for g in owners]
+            counts = [len(x) for x in lists]
+            bits = np.zeros((len(owners), self.n_grids), dtype=bool)
+            bits[np.repeat(np.arange(len(owners)), counts),
+                 np.fromiter(itertools.chain.from_iterable(lists), dtype=np.intp, count=sum(counts))] = True
+            packed = np.packbits(bits, axis=1, bitorder="little")  # each row as packbits packs it alone
+            for j, g in enumerate(owners):
+                if by_grid[g] < 0:
+                    by_grid[g] = int.from_bytes(packed[j].tobytes(), "little")
+            found = by_grid[grid]
         return found
 
     def grids_near_set(self, grid: int, radius_m: float) -> frozenset[int]:
