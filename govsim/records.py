@@ -156,6 +156,8 @@ class IssueLog:
 
     def __init__(self, spec: TableSpec = ISSUES) -> None:
         self.spec = spec
+        # the issues spec's recorded columns, read by read_issues (compiled: native attribute reads)
+        self._read_native = tuple((c.source, c.record_dtype) for c in spec.recorded) == ISSUE_FIELDS
         self.open: dict[int, Issue] = {}  # by row
         self.n = 0  # issues registered
         self._batch: list[Issue] = []  # closed, not yet in the columns
@@ -186,7 +188,7 @@ class IssueLog:
         if not batch:
             return
         self._batch = []
-        new = {"row": _rows(batch), **self.spec.read(batch)}
+        new = {"row": _rows(batch), **self._read(batch)}
         old = {"row": self._rows, **self._columns}
         lo, hi = self._size, self._size + len(batch)
         capacity = len(self._rows)
@@ -209,6 +211,10 @@ class IssueLog:
         self._columns = grown
         self._size = hi
 
+    def _read(self, issues: list[Issue]) -> dict[str, np.ndarray]:
+        """``self.spec.read(issues)``."""
+        return read_issues(issues) if self._read_native else self.spec.read(issues)
+
     @property
     def n_closed(self) -> int:
         """Closed issues held (as columns)."""
@@ -229,7 +235,7 @@ class IssueLog:
         column, so that the log and the result are never both held whole."""
         self._flush()
         still_open = list(self.open.values())
-        open_values, open_rows = self.spec.read(still_open), _rows(still_open)
+        open_values, open_rows = self._read(still_open), _rows(still_open)
         n, size, rows, columns = self.n, self._size, self._rows[:self._size], self._columns
         assert size + len(still_open) == n, "every row is closed or open"
         if release:
@@ -242,6 +248,53 @@ class IssueLog:
             column[open_rows] = values
             out[name] = column
         return out
+
+
+#: The recorded columns of :data:`~govsim.tables.ISSUES`, ``(source, record dtype)`` in order:
+#: those :func:`read_issues` reads (an :class:`IssueLog` of another spec reads with the spec).
+ISSUE_FIELDS: Final = (
+    ("id", "int64"), ("category", "int64"), ("grid", "int64"), ("point", "int64"), ("priority", "int64"),
+    ("initial_priority", "int64"), ("created_at", "float64"), ("discovered_at", "float64"),
+    ("channel", "object"), ("queued_at", "float64"), ("assigned_at", "float64"), ("arrived_at", "float64"),
+    ("resolved_at", "float64"), ("closed_at", "float64"), ("deadline_at", "float64"),
+    ("escalated_at", "float64"), ("handler", "int64"), ("status", "object"), ("department", "object"),
+    ("settled_level", "object"), ("path", "object"),
+)
+
+
+def read_issues(issues: list[Issue]) -> dict[str, np.ndarray]:
+    """``ISSUES.read(issues)`` (the columns of :data:`ISSUE_FIELDS`, the same arrays), read
+    issue attribute by attribute: in the compiled build each read is a native one, where
+    the spec's generic reader looks every attribute up by name."""
+    i64, f64 = np.int64, np.float64
+    return {
+        "id": np.array([i.id for i in issues], dtype=i64),
+        "category": np.array([i.category for i in issues], dtype=i64),
+        "grid": np.array([i.grid for i in issues], dtype=i64),
+        "point": np.array([i.point for i in issues], dtype=i64),
+        "priority": np.array([i.priority for i in issues], dtype=i64),
+        "initial_priority": np.array([i.initial_priority for i in issues], dtype=i64),
+        "created_at": np.array([i.created_at for i in issues], dtype=f64),
+        "discovered_at": np.array([i.discovered_at for i in issues], dtype=f64),
+        "channel": _objects([i.channel for i in issues]),
+        "queued_at": np.array([i.queued_at for i in issues], dtype=f64),
+        "assigned_at": np.array([i.assigned_at for i in issues], dtype=f64),
+        "arrived_at": np.array([i.arrived_at for i in issues], dtype=f64),
+        "resolved_at": np.array([i.resolved_at for i in issues], dtype=f64),
+        "closed_at": np.array([i.closed_at for i in issues], dtype=f64),
+        "deadline_at": np.array([i.deadline_at for i in issues], dtype=f64),
+        "escalated_at": np.array([i.escalated_at for i in issues], dtype=f64),
+        "handler": np.array([i.handler for i in issues], dtype=i64),
+        "status": _objects([i.status for i in issues]),
+        "department": _objects([i.department for i in issues]),
+        "settled_level": _objects([i.settled_level for i in issues]),
+        "path": _objects([i.path for i in issues]),
+    }
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    # (as TableSpec.read makes an object column)
+    return np.array(values, dtype=object) if values else np.empty(0, dtype=object)
 
 
 def _narrowest(values: np.ndarray, at_least: np.dtype | None) -> np.dtype:

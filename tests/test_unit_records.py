@@ -103,3 +103,25 @@ def test_a_table_held_by_the_caller_does_not_block_later_appends():
     first["start"][0] = 99.0
     assert rec.time_uses()["start"].tolist() == [0.0, 1.0]
     assert first["worker"].shape == (1,)
+
+
+def test_native_issue_reader_matches_the_spec_reader():
+    """IssueLog reads the issues table's columns with records.read_issues: the same arrays as
+    the spec's generic reader, for the spec's columns as they are (ISSUE_FIELDS must follow
+    ISSUES, or the log falls back to the slower generic reader)."""
+    from govsim.issues import Channel, Issue, Status
+    from govsim.records import ISSUE_FIELDS, IssueLog, read_issues
+    from govsim.tables import ISSUES
+
+    assert tuple((c.source, c.record_dtype) for c in ISSUES.recorded) == ISSUE_FIELDS
+    assert IssueLog()._read_native
+    issues = [Issue(i, i % 3, 7 + i, 40 + i, 2, 0.5 * i, 24.0, 1.25, math.inf if i % 2 else 30.0)
+              for i in range(5)]
+    issues[1].status, issues[1].channel, issues[1].discovered_at = Status.RESOLVED, Channel.REPORT, 2.5
+    issues[2].department, issues[2].path, issues[2].settled_level, issues[2].handler = "roads", "grid", "grid", 4
+    for got, want in ((read_issues(issues), ISSUES.read(issues)), (read_issues([]), ISSUES.read([]))):
+        assert list(got) == list(want)
+        for name in want:
+            assert got[name].dtype == want[name].dtype and got[name].shape == want[name].shape, name
+            assert got[name].tolist() == want[name].tolist() or (
+                np.array_equal(got[name], want[name], equal_nan=True)), name
