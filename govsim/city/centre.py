@@ -41,9 +41,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+from simpy.core import NORMAL
 
 from govsim.agents.stations import ServiceStation, server_groups
-from govsim.city.services import HandOffs, Job, MergedHandOffs, StationHost, merge_handoffs
+from govsim.city.services import AnswerFeed, HandOffs, Job, MergedHandOffs, StationHost, merge_handoffs
 from govsim.issues import Channel
 from govsim.policies.hotline import HotlineCentre
 from govsim.policies.traditional import GridOwnWorkers
@@ -298,27 +299,9 @@ class FixedTriage:
         policy.sim.after(self.delay, policy._triaged, issue, None, now, now)
 
 
-class ForwardFeed:
-    """In a district run alone (a shard): the centre's triaged calls, replayed at the times
-    and in the order the centre triaged them."""
-
-    def __init__(self, sim: Simulation, policy: CityHotline, forwards: Forwards) -> None:
-        self.env = sim.env
-        self.policy = policy
-        done = np.isfinite(forwards.ended)
-        self.issue = forwards.issue[done].tolist()
-        self.arrived = forwards.arrived[done].tolist()
-        self.started = forwards.started[done].tolist()
-        self.ended = forwards.ended[done].tolist()
-        self._next = 0
-        if self.ended:
-            self.env.call_at(self.ended[0], self._forward)
-
-    def _forward(self) -> None:
-        i, now, ended = self._next, self.env.now, self.ended
-        while i < len(ended) and ended[i] <= now:
-            self.policy.triaged(self.issue[i], self.arrived[i], self.started[i])
-            i += 1
-        self._next = i
-        if i < len(ended):
-            self.env.call_at(ended[i], self._forward)
+def forward_feed(sim: Simulation, policy: CityHotline, forwards: Forwards) -> AnswerFeed:
+    """In a district run alone (a shard): the centre's triaged calls, replayed at the times and
+    in the order the centre triaged them."""
+    done = np.isfinite(forwards.ended)
+    return AnswerFeed(sim.env, forwards.issue[done], forwards.arrived[done], forwards.started[done],
+                      forwards.ended[done], policy.triaged, NORMAL)

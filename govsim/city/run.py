@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from govsim.agents.stations import SharedDesks
-from govsim.city.centre import (CentreOutcome, CityHotline, FixedTriage, ForwardFeed, Forwards, MergedCalls,
-                                SharedCallCentre, district_calls, merge_calls, simulate_centre, use_city_hotline)
+from govsim.city.centre import (CentreOutcome, CityHotline, FixedTriage, Forwards, MergedCalls, SharedCallCentre,
+                                district_calls, forward_feed, merge_calls, simulate_centre, use_city_hotline)
 from govsim.city.config import City, load_city
 from govsim.city.result import CityResult, DistrictOutput
 from govsim.city.services import (HandOffs, RecordingDesk, Replay, ReplayDesk, SharedStation, StationOutcome,
@@ -104,7 +104,7 @@ def _with_hotline(task: _Task, sim: Any) -> CityHotline | None:
     assert task.forwards is not None
     unlisted = FixedTriage(task.fallback) if task.fallback is not None else None
     policy = use_city_hotline(sim, task.name, task.forwards.called, unlisted)
-    ForwardFeed(sim, policy, task.forwards)
+    forward_feed(sim, policy, task.forwards)
     return policy
 
 

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from govsim.issues import Issue
     from govsim.params import HoursConfig
 
-__all__ = ["HandOffs", "Job", "LiveDesk", "RecordingDesk", "ReplayDesk", "SharedStation", "StationOutcome",
+__all__ = ["AnswerFeed", "HandOffs", "Job", "LiveDesk", "RecordingDesk", "ReplayDesk", "SharedStation", "StationOutcome",
            "StationSpec", "merge_handoffs", "shared_stations", "simulate_station"]
 
 
@@ -376,6 +376,34 @@ class RecordingDesk:
         return HandOffs.from_rows(self.rows)
 
 
+class AnswerFeed:
+    """A shared station's answers replayed in a district run alone: ``answer(issue, arrived,
+    started)`` at each ``ended`` time, in the station's order (one scheduled call per distinct
+    time), with event ``priority`` (the 12345 centre's forwards: NORMAL; the stations': LATE)."""
+
+    def __init__(self, env: Environment, issue: np.ndarray, arrived: np.ndarray, started: np.ndarray,
+                 ended: np.ndarray, answer: Callable[[int, float, float], None], priority: int) -> None:
+        self.env = env
+        self.answer = answer
+        self.priority = priority
+        self._issue = issue.tolist()
+        self._arrived = arrived.tolist()
+        self._started = started.tolist()
+        self._ended = ended.tolist()
+        self._next = 0
+        if self._ended:
+            env.call_at(self._ended[0], self._answers_due, (), priority=priority)
+
+    def _answers_due(self) -> None:
+        i, now, ended = self._next, self.env.now, self._ended
+        while i < len(ended) and ended[i] <= now:
+            self.answer(self._issue[i], self._arrived[i], self._started[i])
+            i += 1
+        self._next = i
+        if i < len(ended):
+            self.env.call_at(ended[i], self._answers_due, (), priority=self.priority)
+
+
 class ReplayDesk:
     """Step 3 of a sharded run: the station's answers replayed at the times it gave them; each
     hand-off is checked against pass 1's (issue, time, priority), and :meth:`finish` checks
@@ -396,13 +424,8 @@ class ReplayDesk:
         self.env = sim.env
         self.done = done
         self.refused = refused
-        self._ended = self.r.done_ended.tolist()
-        self._done_issue = self.r.done_issue.tolist()
-        self._done_arrived = self.r.done_arrived.tolist()
-        self._done_started = self.r.done_started.tolist()
-        self._k = 0
-        if self._ended:
-            self.env.call_at(self._ended[0], self._answer, (), priority=LATE)
+        r = self.r
+        AnswerFeed(sim.env, r.done_issue, r.done_arrived, r.done_started, r.done_ended, self._answer, LATE)
 
     def submit(self, issue: Issue, priority: int) -> None:
         i, now = self._next, self.env.now
@@ -418,18 +441,12 @@ class ReplayDesk:
         else:
             self.pending[issue.id] = issue
 
-    def _answer(self) -> None:
-        k, now, ended = self._k, self.env.now, self._ended
-        while k < len(ended) and ended[k] <= now:
-            issue = self.pending.pop(self._done_issue[k], None)
-            if issue is None:
-                self._disagree(f"the city's {self.name} ended the session of issue {self._done_issue[k]} at "
-                               f"{now!r} h, but the district has not handed it over")
-            self.done(issue, self._done_arrived[k], self._done_started[k])
-            k += 1
-        self._k = k
-        if k < len(ended):
-            self.env.call_at(ended[k], self._answer, (), priority=LATE)
+    def _answer(self, issue_id: int, arrived: float, started: float) -> None:
+        issue = self.pending.pop(issue_id, None)
+        if issue is None:
+            self._disagree(f"the city's {self.name} ended the session of issue {issue_id} at "
+                           f"{self.env.now!r} h, but the district has not handed it over")
+        self.done(issue, arrived, started)
 
     def finish(self) -> None:
         """After the run: every hand-off of the first pass was made again."""
