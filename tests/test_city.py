@@ -28,8 +28,9 @@ from govsim.city import district_seed, load_city, run_city
 from govsim.city.result import table_hashes
 from govsim.cli import main
 from govsim.engine import Simulation
-from govsim.experiments.executors import ProcessExecutor
 from govsim.scenario import ScenarioError
+
+from cities import assert_same_tables_with_workers  # tests/cities.py
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "benchmarks" / "city_small.yaml"
@@ -79,10 +80,7 @@ def test_sharded_equals_one_engine_with_operators_hours(hotline):
 
 def test_same_tables_with_1_2_and_8_workers(loaded):
     city, one_worker = loaded
-    expected = one_worker.hashes()
-    for jobs in (2, 8):
-        with ProcessExecutor(jobs) as pool:
-            assert run_city(city, executor=pool).hashes() == expected, f"{jobs} workers"
+    assert_same_tables_with_workers(city, one_worker.hashes(), jobs=(2, 8))
 
 
 @pytest.mark.slow

@@ -29,8 +29,9 @@ import pytest
 from govsim.city import district_seed, load_city, run_city
 from govsim.city.services import Replay, ReplayDesk
 from govsim.engine import Simulation
-from govsim.experiments.executors import ProcessExecutor
 from govsim.scenario import ScenarioError, load_scenario
+
+from cities import assert_same_tables_with_workers  # tests/cities.py
 
 DISTRICT = str(Path(__file__).resolve().parent / "data" / "city" / "services_district.yaml")
 
@@ -117,10 +118,7 @@ def test_sharded_equals_one_engine_when_hand_offs_tie():
 
 def test_same_tables_with_1_2_and_8_workers(loaded):
     city, one_worker = loaded
-    expected = one_worker.hashes()
-    for jobs in (2, 8):
-        with ProcessExecutor(jobs) as pool:
-            assert run_city(city, executor=pool).hashes() == expected, f"{jobs} workers"
+    assert_same_tables_with_workers(city, one_worker.hashes(), jobs=(2, 8))
 
 
 def test_sharded_equals_one_engine_with_a_warm_up_and_a_district_without_them():
