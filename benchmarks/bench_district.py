@@ -85,7 +85,11 @@ def expected_issues(sim: engine.Simulation) -> float:
 
 
 def simpy_events(env: simpy.Environment) -> int | None:
-    """Events scheduled so far (SimPy's private event counter; None if unavailable)."""
+    """Entries scheduled so far on the event queue (govsim's clock numbers them; SimPy's
+    private counter in older versions; None if neither is there)."""
+    clock = getattr(env, "clock", None)
+    if clock is not None and hasattr(clock, "eid"):
+        return int(clock.eid)
     counter = getattr(env, "_eid", None)
     try:
         return int(next(counter)) if counter is not None else None

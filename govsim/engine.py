@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import heapq
 import math
 from collections.abc import Callable, Generator
-from heapq import heappop, heappush
 from pathlib import Path
-from typing import Any, final
+from typing import Any, Final, final
 
 import numpy as np
 import simpy
-from simpy.core import NORMAL, URGENT, EmptySchedule, StopSimulation
+from simpy.core import EmptySchedule, StopSimulation
+from simpy.events import EventPriority
 
 from govsim.agents.departments import Departments
 from govsim.agents.mediation import MediationLadder
@@ -41,22 +42,41 @@ from govsim.scenario.errors import ScenarioError
 from govsim.scenario.schema import WEEKDAYS, Scenario, WorkersConfig
 from govsim.territory import Territory
 
+# The queue's priorities (SimPy's own, checked below) and heapq's push and pop, as Final
+# names: the compiled engine reads them as constants, without a look-up by name per event.
+URGENT: Final = 0
+NORMAL: Final = 1
 #: priority of a call that comes after the URGENT and NORMAL events due at the same instant
 #: (except those a LATE call itself schedules for that instant): a city's shared station
 #: takes the hand-offs of one instant together (govsim.city.services)
-LATE = NORMAL + 1
+LATE: Final = NORMAL + 1
+if (URGENT, NORMAL) != (simpy.core.URGENT, simpy.core.NORMAL):  # pragma: no cover
+    raise ImportError(f"SimPy's event priorities changed ({simpy.core.URGENT}, {simpy.core.NORMAL}); "
+                      "govsim.engine assumes URGENT 0 and NORMAL 1")
+heappush: Final = heapq.heappush
+heappop: Final = heapq.heappop
 
 
 @final
 class Clock:
     """The time now, :attr:`Environment.now`, as a plain float that the event loop sets
     with it: compiled agents read ``clock.now`` from a native attribute (``env.now`` is an
-    instance attribute of a Python class, a dictionary look-up)."""
+    instance attribute of a Python class, a dictionary look-up). It also numbers the
+    entries of the event queue: ``eid`` is the id the next entry gets (SimPy's counter,
+    ``Environment._eid``, is replaced by it: a native integer instead of a call of
+    ``next`` on an :func:`itertools.count`; the same numbers in the same order)."""
 
-    __slots__ = ("now",)
+    __slots__ = ("now", "eid")
 
     def __init__(self, now: float) -> None:
         self.now = now
+        self.eid = 0
+
+    def next_id(self) -> int:
+        """The id of the next entry of the queue (ties of time and priority: lower first)."""
+        eid = self.eid
+        self.eid = eid + 1
+        return eid
 
 
 class Environment(simpy.Environment):
@@ -80,6 +100,12 @@ class Environment(simpy.Environment):
         super().__init__(initial_time)
         self.now = self._now
         self.clock = Clock(self._now)
+        del self._eid  # ids are numbered by the clock (Clock.eid)
+
+    def schedule(self, event: simpy.Event, priority: EventPriority = simpy.core.NORMAL,
+                 delay: float = 0) -> None:
+        """As :meth:`simpy.Environment.schedule`, with the id from :attr:`Clock.eid`."""
+        heappush(self._queue, (self._now + delay, priority, self.clock.next_id(), event))
 
     def call_later(self, delay: float, fn: Callable[..., Any], args: tuple[Any, ...] = (),
                    priority: int = NORMAL) -> None:
@@ -87,7 +113,7 @@ class Environment(simpy.Environment):
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
         # a call is a 5-tuple on SimPy's queue of (time, priority, id, event)
-        heappush(self._queue, (self._now + delay, priority, next(self._eid), fn, args))  # type: ignore[misc]
+        heappush(self._queue, (self._now + delay, priority, self.clock.next_id(), fn, args))  # type: ignore[misc]
 
     def call_at(self, at: float, fn: Callable[..., Any], args: tuple[Any, ...] = (),
                 priority: int = NORMAL) -> None:
@@ -95,7 +121,7 @@ class Environment(simpy.Environment):
         in the last bit): a time computed elsewhere, e.g. by a city's shared call centre."""
         if at < self._now:
             raise ValueError(f"time {at} is in the past (now {self._now})")
-        heappush(self._queue, (at, priority, next(self._eid), fn, args))  # type: ignore[misc]
+        heappush(self._queue, (at, priority, self.clock.next_id(), fn, args))  # type: ignore[misc]
 
     def activity(self, generator: Generator[float, None, None]) -> Activity:
         """Start ``generator`` as an :class:`Activity` (a process that yields how long it waits)."""
@@ -138,7 +164,7 @@ class Environment(simpy.Environment):
                 until = simpy.Event(self)
                 until._ok = True
                 until._value = None
-                self.schedule(until, URGENT, at - self.now)
+                self.schedule(until, simpy.core.URGENT, at - self.now)
             elif until.callbacks is None:
                 return until.value
             until.callbacks.append(StopSimulation.callback)
@@ -176,16 +202,16 @@ class Activity:
     wait. The grid workers (:class:`~govsim.agents.workers.GridWorker`) are activities.
     """
 
-    __slots__ = ("env", "_clock", "_generator", "_wait", "_queue", "_eid", "_resume")
+    __slots__ = ("env", "_clock", "_generator", "_send", "_wait", "_queue", "_resume")
 
     def __init__(self, env: Environment, generator: Generator[float, None, None]) -> None:
         self.env = env
-        self._clock = env.clock
-        self._queue: list[Any] = env._queue  # the environment's queue and id counter, at hand
-        self._eid = env._eid
+        self._clock = env.clock  # the time and the queue's ids
+        self._queue: list[Any] = env._queue  # the environment's queue, at hand
         self._generator: Generator[float, None, None] | None = generator
         self._wait = 0  # number of the wait in progress; a call for another one is void
-        # the bound method, made once (not at every wait)
+        # the bound methods, made once (not at every wait)
+        self._send: Callable[[None], float] = generator.send
         self._resume: Callable[[int, BaseException | None], None] = self._step
         env.call_later(0.0, self._resume, (0, None), priority=URGENT)
 
@@ -198,7 +224,7 @@ class Activity:
         if wait != self._wait or gen is None:
             return  # cut short by an interrupt
         try:
-            delay = gen.send(None) if exc is None else gen.throw(exc)
+            delay = self._send(None) if exc is None else gen.throw(exc)
         except StopIteration:
             self._generator = None
             return
@@ -206,7 +232,8 @@ class Activity:
         # (call_later, inlined: a worker waits about three times per issue)
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        heappush(self._queue, (self._clock.now + delay, NORMAL, next(self._eid), self._resume, (wait, None)))
+        clock = self._clock
+        heappush(self._queue, (clock.now + delay, NORMAL, clock.next_id(), self._resume, (wait, None)))
 
     def interrupt(self, cause: Any = None) -> None:
         """Throw ``simpy.Interrupt(cause)`` into the generator, now (after the urgent events
@@ -214,7 +241,8 @@ class Activity:
         if self._generator is None:
             raise RuntimeError(f"{self} has terminated and cannot be interrupted.")
         # (call_later, inlined)
-        heappush(self._queue, (self._clock.now, URGENT, next(self._eid), self._interrupt, (cause,)))
+        clock = self._clock
+        heappush(self._queue, (clock.now, URGENT, clock.next_id(), self._interrupt, (cause,)))
 
     def _interrupt(self, cause: Any) -> None:
         if self._generator is None:
@@ -234,8 +262,7 @@ class Simulation:
         self.seed = seed
         self.horizon = scenario.horizon
         self.env = env if env is not None else Environment()
-        self._queue: list[Any] = self.env._queue  # the clock's queue and id counter, at hand (after)
-        self._eid = self.env._eid
+        self._queue: list[Any] = self.env._queue  # the clock's queue, at hand (after)
         self.clock = self.env.clock
         self.streams = RandomStreams(seed)
         base_dir = Path(scenario.source).parent if scenario.source and scenario.source != "<dict>" else None
@@ -348,7 +375,8 @@ class Simulation:
         # (Environment.call_later, inlined: about 2.5 timers per issue)
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        heappush(self._queue, (self.clock.now + delay, NORMAL, next(self._eid), fn, args))
+        clock = self.clock
+        heappush(self._queue, (clock.now + delay, NORMAL, clock.next_id(), fn, args))
 
     def add_station(self, **kwargs: Any) -> ServiceStation:
         """Create a service station (room, department, call centre); see :class:`ServiceStation`."""

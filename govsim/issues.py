@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Final
 
 import numpy as np
 
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from govsim.scenario.schema import Scenario
     from govsim.territory import Territory
 
-NAN = math.nan
-INF = math.inf
+NAN: Final = math.nan  # (Final: constants in the compiled build, not look-ups by name)
+INF: Final = math.inf
 
 
 class Status(StrEnum):

@@ -15,7 +15,7 @@ event object per wait.
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import simpy
 
@@ -27,8 +27,13 @@ if TYPE_CHECKING:
     from govsim.issues import Issue
     from govsim.policies.routes import PatrolRoute
 
-# Time-use states; each stretch of on-shift time is recorded with its state.
-PATROL, TRAVEL, HANDLE, IDLE, OFF = range(5)
+# Time-use states; each stretch of on-shift time is recorded with its state (indices into
+# STATE_NAMES; Final: constants in the compiled build, not look-ups by name).
+PATROL: Final = 0
+TRAVEL: Final = 1
+HANDLE: Final = 2
+IDLE: Final = 3
+OFF: Final = 4
 STATE_NAMES = ("patrol", "travel", "handle", "idle", "off")
 
 

@@ -13,11 +13,10 @@ A study adds a strategy with :func:`register_route`.
 
 from __future__ import annotations
 
-import bisect
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 from mypy_extensions import mypyc_attr
@@ -25,7 +24,7 @@ from mypy_extensions import mypyc_attr
 if TYPE_CHECKING:
     from govsim.territory import Territory
 
-EPS = 1e-9
+EPS: Final = 1e-9  # (Final: a constant in the compiled build, not a look-up by name)
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # a study's own route (register_route), compiled build too
@@ -149,9 +148,19 @@ class FixedCycle(PatrolRoute):
         period, length, cum = self.period, self.length, self._cum
         q = math.floor(max_offset / period)
         r = max_offset - q * period
-        i = bisect.bisect_right(cum, r + EPS) - 1
-        if i < 0:
+        # i: the last index of cycle 0 reached by offset r (the last with cum[i] <= r + EPS;
+        # 0 if none), found from where even steps would put it (bisect.bisect_right(cum, r +
+        # EPS) - 1, without a call and its boxed comparisons: a step or two from the guess)
+        x = r + EPS
+        i = int(r / period * length)
+        if i >= length:
+            i = length - 1
+        elif i < 0:
             i = 0
+        while i > 0 and cum[i] > x:
+            i -= 1
+        while i + 1 < length and cum[i + 1] <= x:
+            i += 1
         limit = max_offset + EPS
         while q * period + cum[i] > limit:  # one visit back
             i -= 1
