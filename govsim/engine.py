@@ -42,8 +42,8 @@ from govsim.scenario.errors import ScenarioError
 from govsim.scenario.schema import WEEKDAYS, Scenario, WorkersConfig
 from govsim.territory import Territory
 
-# The queue's priorities (SimPy's own, checked below) and heapq's push and pop, as Final
-# names: the compiled engine reads them as constants, without a look-up by name per event.
+# The queue's priorities (SimPy's own, checked below), as Final names: the compiled engine
+# reads them as constants, without a look-up by name per event.
 URGENT: Final = 0
 NORMAL: Final = 1
 #: priority of a call that comes after the URGENT and NORMAL events due at the same instant
@@ -53,8 +53,113 @@ LATE: Final = NORMAL + 1
 if (URGENT, NORMAL) != (simpy.core.URGENT, simpy.core.NORMAL):  # pragma: no cover
     raise ImportError(f"SimPy's event priorities changed ({simpy.core.URGENT}, {simpy.core.NORMAL}); "
                       "govsim.engine assumes URGENT 0 and NORMAL 1")
-heappush: Final = heapq.heappush
+#: the priorities an entry of the queue may have: SimPy's −1 (what a stopped run left of an
+#: event's callbacks, first when the run goes on), URGENT, NORMAL and LATE
+FIRST: Final = -1
+N_PRIORITIES: Final = LATE - FIRST + 1
+heappush: Final = heapq.heappush  # (Final: read as a constant in the compiled build)
 heappop: Final = heapq.heappop
+
+#: an entry of the event queue: ``(time, priority, id, event)`` (a SimPy event) or
+#: ``(time, priority, id, fn, args)`` (a call, :meth:`Environment.call_later`)
+Entry = tuple[Any, ...]
+
+
+@final
+class EventQueue:
+    """The event queue (事件队列), in SimPy's order, kept by instant.
+
+    Entries leave in the order of ``(time, priority, id)``, as from SimPy's heap of
+    tuples, ids being given in the order entries are pushed. The order is kept in two
+    parts. The instant being served (the time of the last entry taken) has one list per
+    priority, each in the order pushed: its entries, and those pushed for it while it is
+    served (a wait of zero, an interrupt), leave most urgent first, first pushed first.
+    Later instants are a heap of their times, each time once, and a list of entries per
+    time, in the order pushed; when an instant's turn comes, its entries go to the lists
+    by priority. The heap compares floats, where SimPy's compares tuples (whose times are
+    often equal: every patrolling worker of a shift waits for its end), and an entry for
+    an instant already in the heap is one list append.
+    """
+
+    __slots__ = ("_times", "_later", "_due", "_head", "_n_due", "_at", "_size")
+
+    def __init__(self) -> None:
+        self._times: list[float] = []  # heap of the later instants' times, each once
+        self._later: dict[float, list[Entry]] = {}  # their entries, in the order pushed
+        # the instant being served: its entries by priority (FIRST first), each list read
+        # from _head[p] on, in the order pushed
+        self._due: list[list[Entry]] = [[] for _ in range(N_PRIORITIES)]
+        self._head: list[int] = [0] * N_PRIORITIES
+        self._n_due = 0  # entries left in them
+        self._at = -math.inf  # the instant being served
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def push(self, at: float, priority: int, entry: Entry) -> None:
+        """Add ``entry``, due at time ``at`` with ``priority``, after every entry pushed before
+        it for the same time and priority."""
+        if not FIRST <= priority <= LATE:
+            raise ValueError(f"event priority {priority} is not one of {FIRST}..{LATE}")
+        self._size += 1
+        if at == self._at:
+            self._due[priority - FIRST].append(entry)
+            self._n_due += 1
+            return
+        if at < self._at:
+            raise ValueError(f"time {at} is before the instant being served ({self._at})")
+        later = self._later.get(at)
+        if later is None:
+            self._later[at] = [entry]
+            heappush(self._times, at)
+        else:
+            later.append(entry)
+
+    def pop(self) -> Entry | None:
+        """Take the first entry (None if there is none)."""
+        due, head = self._due, self._head
+        if self._n_due > 0:
+            for p in range(N_PRIORITIES):
+                entries = due[p]
+                h = head[p]
+                if h < len(entries):
+                    entry = entries[h]
+                    if h + 1 == len(entries):
+                        entries.clear()
+                        head[p] = 0
+                    else:
+                        head[p] = h + 1
+                    self._n_due -= 1
+                    self._size -= 1
+                    return entry
+        if not self._times:
+            return None
+        # the instant is over: the next one's entries, by priority
+        at = heappop(self._times)
+        entries = self._later.pop(at)
+        self._at = at
+        if len(entries) == 1:
+            self._size -= 1
+            return entries[0]
+        for entry in entries:
+            p = entry[1]
+            due[p - FIRST].append(entry)
+        self._n_due = len(entries)
+        return self.pop()
+
+    def peek(self) -> float:
+        """The time of the first entry (infinity if there is none)."""
+        if self._n_due > 0:
+            return self._at
+        return self._times[0] if self._times else math.inf
+
+    def entries(self) -> list[Entry]:
+        """Every entry, in the order they will leave (a copy: for inspection and tests)."""
+        out = [e for p in range(N_PRIORITIES) for e in self._due[p][self._head[p]:]]
+        for at in sorted(self._later):
+            out.extend(sorted(self._later[at], key=lambda e: (e[1], e[2])))
+        return out
 
 
 @final
@@ -82,38 +187,48 @@ class Clock:
 class Environment(simpy.Environment):
     """SimPy's environment with a tighter event loop and plain scheduled calls.
 
-    Processes, timeouts and interrupts are SimPy's own. Two things differ, neither of
+    Processes, timeouts and interrupts are SimPy's own. Three things differ, none of
     which changes the order of events: :meth:`call_later` puts a function call on the
     event queue without an event object (a callback such as a lapse timer or a report
-    needs neither a :class:`~simpy.events.Timeout` nor a closure), and :meth:`run` steps
-    through the queue in one loop instead of one :meth:`step` call per event. Every
-    entry of the queue, call or event, is ordered by ``(time, priority, id)`` exactly as
-    in SimPy, and ids are taken from SimPy's counter when the entry is scheduled, so a
-    run is the same event for event as with a plain ``simpy.Environment``. The clock,
-    :attr:`now`, is a plain attribute rather than a property (it is read at every step).
+    needs neither a :class:`~simpy.events.Timeout` nor a closure); the queue is an
+    :class:`EventQueue` kept by instant rather than SimPy's heap of tuples; and :meth:`run`
+    steps through it in one loop instead of one :meth:`step` call per event. Every entry
+    of the queue, call or event, leaves in the order of ``(time, priority, id)`` exactly as
+    in SimPy, ids being numbered in the order entries are scheduled (:attr:`Clock.eid`),
+    so a run is the same event for event as with a plain ``simpy.Environment`` (tests
+    compare the two). The clock, :attr:`now`, is a plain attribute rather than a property
+    (it is read at every step).
     """
 
     now: float = 0.0  # shadows simpy.Environment.now (a property): set with _now by the loop
     clock: Clock  # the same time, set with it (read by the compiled agents)
+    events: EventQueue  # the queue (SimPy's heap, _queue, is not used)
 
     def __init__(self, initial_time: float = 0) -> None:
         super().__init__(initial_time)
         self.now = self._now
         self.clock = Clock(self._now)
+        self.events = EventQueue()
         del self._eid  # ids are numbered by the clock (Clock.eid)
+        del self._queue  # entries are kept by self.events
 
     def schedule(self, event: simpy.Event, priority: EventPriority = simpy.core.NORMAL,
                  delay: float = 0) -> None:
-        """As :meth:`simpy.Environment.schedule`, with the id from :attr:`Clock.eid`."""
-        heappush(self._queue, (self._now + delay, priority, self.clock.next_id(), event))
+        """As :meth:`simpy.Environment.schedule`, on :attr:`events` with the id from :attr:`Clock.eid`."""
+        at = self._now + delay
+        self.events.push(at, priority, (at, priority, self.clock.next_id(), event))
+
+    def peek(self) -> float:
+        """The time of the next entry of the queue (infinity if there is none)."""
+        return self.events.peek()
 
     def call_later(self, delay: float, fn: Callable[..., Any], args: tuple[Any, ...] = (),
                    priority: int = NORMAL) -> None:
         """Call ``fn(*args)`` after ``delay`` hours (ordered like an event scheduled now)."""
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        # a call is a 5-tuple on SimPy's queue of (time, priority, id, event)
-        heappush(self._queue, (self._now + delay, priority, self.clock.next_id(), fn, args))  # type: ignore[misc]
+        at = self._now + delay
+        self.events.push(at, priority, (at, priority, self.clock.next_id(), fn, args))
 
     def call_at(self, at: float, fn: Callable[..., Any], args: tuple[Any, ...] = (),
                 priority: int = NORMAL) -> None:
@@ -121,17 +236,16 @@ class Environment(simpy.Environment):
         in the last bit): a time computed elsewhere, e.g. by a city's shared call centre."""
         if at < self._now:
             raise ValueError(f"time {at} is in the past (now {self._now})")
-        heappush(self._queue, (at, priority, self.clock.next_id(), fn, args))  # type: ignore[misc]
+        self.events.push(at, priority, (at, priority, self.clock.next_id(), fn, args))
 
     def activity(self, generator: Generator[float, None, None]) -> Activity:
         """Start ``generator`` as an :class:`Activity` (a process that yields how long it waits)."""
         return Activity(self, generator)
 
     def step(self) -> None:
-        try:
-            entry: tuple[Any, ...] = heappop(self._queue)  # an event's 4-tuple or a call's 5-tuple
-        except IndexError:
-            raise EmptySchedule from None
+        entry = self.events.pop()  # an event's 4-tuple or a call's 5-tuple
+        if entry is None:
+            raise EmptySchedule
         self.now = self._now = self.clock.now = entry[0]
         if len(entry) == 5:  # a call (call_later)
             entry[3](*entry[4])
@@ -168,14 +282,13 @@ class Environment(simpy.Environment):
             elif until.callbacks is None:
                 return until.value
             until.callbacks.append(StopSimulation.callback)
-        queue: list[tuple[Any, ...]] = self._queue  # events' 4-tuples and calls' 5-tuples
+        events = self.events  # events' 4-tuples and calls' 5-tuples
         process = self._process
         clock = self.clock
         try:
             while True:
-                try:
-                    entry = heappop(queue)
-                except IndexError:
+                entry = events.pop()
+                if entry is None:
                     break
                 self.now = self._now = clock.now = entry[0]
                 if len(entry) == 5:
@@ -202,12 +315,12 @@ class Activity:
     wait. The grid workers (:class:`~govsim.agents.workers.GridWorker`) are activities.
     """
 
-    __slots__ = ("env", "_clock", "_generator", "_send", "_wait", "_queue", "_resume")
+    __slots__ = ("env", "_clock", "_generator", "_send", "_wait", "_events", "_resume")
 
     def __init__(self, env: Environment, generator: Generator[float, None, None]) -> None:
         self.env = env
         self._clock = env.clock  # the time and the queue's ids
-        self._queue: list[Any] = env._queue  # the environment's queue, at hand
+        self._events = env.events  # the environment's queue, at hand
         self._generator: Generator[float, None, None] | None = generator
         self._wait = 0  # number of the wait in progress; a call for another one is void
         # the bound methods, made once (not at every wait)
@@ -233,7 +346,8 @@ class Activity:
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
         clock = self._clock
-        heappush(self._queue, (clock.now + delay, NORMAL, clock.next_id(), self._resume, (wait, None)))
+        at = clock.now + delay
+        self._events.push(at, NORMAL, (at, NORMAL, clock.next_id(), self._resume, (wait, None)))
 
     def interrupt(self, cause: Any = None) -> None:
         """Throw ``simpy.Interrupt(cause)`` into the generator, now (after the urgent events
@@ -242,7 +356,8 @@ class Activity:
             raise RuntimeError(f"{self} has terminated and cannot be interrupted.")
         # (call_later, inlined)
         clock = self._clock
-        heappush(self._queue, (clock.now, URGENT, clock.next_id(), self._interrupt, (cause,)))
+        at = clock.now
+        self._events.push(at, URGENT, (at, URGENT, clock.next_id(), self._interrupt, (cause,)))
 
     def _interrupt(self, cause: Any) -> None:
         if self._generator is None:
@@ -262,7 +377,7 @@ class Simulation:
         self.seed = seed
         self.horizon = scenario.horizon
         self.env = env if env is not None else Environment()
-        self._queue: list[Any] = self.env._queue  # the clock's queue, at hand (after)
+        self._events = self.env.events  # the clock's queue, at hand (after)
         self.clock = self.env.clock
         self.streams = RandomStreams(seed)
         base_dir = Path(scenario.source).parent if scenario.source and scenario.source != "<dict>" else None
@@ -376,7 +491,8 @@ class Simulation:
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
         clock = self.clock
-        heappush(self._queue, (clock.now + delay, NORMAL, clock.next_id(), fn, args))
+        at = clock.now + delay
+        self._events.push(at, NORMAL, (at, NORMAL, clock.next_id(), fn, args))
 
     def add_station(self, **kwargs: Any) -> ServiceStation:
         """Create a service station (room, department, call centre); see :class:`ServiceStation`."""

@@ -31,7 +31,7 @@ MODULES = (
     "test_theory.py", "test_dispatch.py", "test_unit_board.py", "test_unit_agents.py", "test_territory_routes.py",
     "test_streaming_records.py", "test_mediation.py", "test_mechanisms.py", "test_governance.py", "test_tables.py",
     "test_unit_records.py", "test_city.py", "test_city_services.py", "test_experiments.py", "test_architecture.py", "test_docs.py",
-    "test_jsonschema.py",
+    "test_jsonschema.py", "test_event_queue.py",
 )
 
 

@@ -8,7 +8,6 @@ fixed cycle in one step, and the first patrol pass that sees an issue.
 
 from __future__ import annotations
 
-import heapq
 import math
 import subprocess
 import sys
@@ -137,16 +136,14 @@ def test_patrol_schedules_the_first_pass_drawn_a_success() -> None:
     for successes_after in (0, 1, 2):
         draws = [p + (1 - p) / 2] * successes_after + [p / 2]  # fail, fail, ..., succeed
         watch.uniform = iter(draws).__next__  # type: ignore[assignment]
-        before = len(sim.env._queue)
+        before = len(sim.env.events)
         watch._schedule(seg, issue)
         expected = list(seg.passes(point, max(sim.env.now, seg.start), seg.end - 1e-9))
         if successes_after < len(expected):
-            entry = max(sim.env._queue, key=lambda e: e[2])  # the entry just scheduled
-            assert len(sim.env._queue) == before + 1
+            entry = max(sim.env.events.entries(), key=lambda e: e[2])  # the entry just scheduled
+            assert len(sim.env.events) == before + 1
             assert entry[0] == pytest.approx(expected[successes_after], abs=1e-12)
             assert entry[0] == sim.env.now + (expected[successes_after] - sim.env.now)
-            sim.env._queue.remove(entry)
-            heapq.heapify(sim.env._queue)
 
 
 def test_a_process_running_run_after_run_frees_the_finished_ones() -> None:

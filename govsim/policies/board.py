@@ -153,17 +153,6 @@ class WorkBoard:
         :meth:`best_waiting` does not depend on it)."""
         return list(self.waiting_grids.intersection(grids))
 
-    def waiting_in(self, mask: int) -> list[int]:
-        """The grids of bit ``mask`` (as :meth:`Territory.near_mask` gives them) with waiting
-        issues, in increasing order."""
-        x = self.waiting_mask & mask
-        grids = []
-        while x:
-            low = x & -x
-            grids.append(low.bit_length() - 1)
-            x ^= low
-        return grids
-
     def best_waiting(self, worker: GridWorker, grids: Iterable[int], radius_m: float = math.inf,
                      here: int | None = None) -> Issue | None:
         """The most urgent (then longest waiting) issue in ``grids`` that ``worker`` can
@@ -194,10 +183,26 @@ class WorkBoard:
         """:meth:`best_waiting` among the grids near where ``worker`` is (those whose centre
         lies within ``radius_m`` plus twice the grids' half-diagonal slack of its grid's centre:
         every issue within ``radius_m`` of it is in one of them); removed from its queue."""
+        if self.n_waiting == 0:
+            return None
         terr = self.territory
         here = worker.position()
-        grids = self.waiting_in(terr.near_mask(terr.grid_of_point(here), radius_m + 2 * terr.centre_slack))
+        grids = self.waiting_near(terr.grid_of_point(here), radius_m + 2 * terr.centre_slack)
+        if not grids:
+            return None
         return self.best_waiting(worker, grids, radius_m, here=here)
+
+    def waiting_near(self, grid: int, radius_m: float) -> list[int]:
+        """The grids whose centre lies within ``radius_m`` of ``grid``'s centre that have
+        waiting issues (nearest first; :meth:`best_waiting`'s choice does not depend on the
+        order)."""
+        terr = self.territory
+        if (self.waiting_mask & terr.near_mask(grid, radius_m)) == 0:  # none: one operation
+            return []
+        # else read from the counts, grid by grid, where taking the bits of the masks one by
+        # one would cost an operation on an integer of as many bits as there are grids each
+        waiting = self._waiting_in_grid
+        return [g for g in terr.near(grid, radius_m)[1] if waiting[g] > 0]
 
     def _top(self, grid: int, worker: GridWorker, here: int, radius_m: float) -> QueueEntry | None:
         """The first entry of ``grid``'s queue that ``worker`` can handle and reach (within
