@@ -81,7 +81,7 @@ class EventQueue:
     an instant already in the heap is one list append.
     """
 
-    __slots__ = ("_times", "_later", "_due", "_head", "_n_due", "_at", "_size")
+    __slots__ = ("_times", "_later", "_due", "_head", "_n_due", "_at")
 
     def __init__(self) -> None:
         self._times: list[float] = []  # heap of the later instants' times, each once
@@ -92,29 +92,27 @@ class EventQueue:
         self._head: list[int] = [0] * N_PRIORITIES
         self._n_due = 0  # entries left in them
         self._at = -math.inf  # the instant being served
-        self._size = 0
 
     def __len__(self) -> int:
-        return self._size
+        return self._n_due + sum(len(entries) for entries in self._later.values())
 
     def push(self, at: float, priority: int, entry: Entry) -> None:
         """Add ``entry``, due at time ``at`` with ``priority``, after every entry pushed before
         it for the same time and priority."""
-        if not FIRST <= priority <= LATE:
+        if priority < FIRST or priority > LATE:
             raise ValueError(f"event priority {priority} is not one of {FIRST}..{LATE}")
-        self._size += 1
-        if at == self._at:
+        if at > self._at:  # a later instant (the usual case)
+            later = self._later.get(at)
+            if later is None:
+                self._later[at] = [entry]
+                heappush(self._times, at)
+            else:
+                later.append(entry)
+        elif at == self._at:
             self._due[priority - FIRST].append(entry)
             self._n_due += 1
-            return
-        if at < self._at:
-            raise ValueError(f"time {at} is before the instant being served ({self._at})")
-        later = self._later.get(at)
-        if later is None:
-            self._later[at] = [entry]
-            heappush(self._times, at)
         else:
-            later.append(entry)
+            raise ValueError(f"time {at} is before the instant being served ({self._at})")
 
     def pop(self) -> Entry | None:
         """Take the first entry (None if there is none)."""
@@ -131,16 +129,15 @@ class EventQueue:
                     else:
                         head[p] = h + 1
                     self._n_due -= 1
-                    self._size -= 1
                     return entry
-        if not self._times:
+        times = self._times
+        if not times:
             return None
         # the instant is over: the next one's entries, by priority
-        at = heappop(self._times)
+        at = heappop(times)
         entries = self._later.pop(at)
         self._at = at
         if len(entries) == 1:
-            self._size -= 1
             return entries[0]
         for entry in entries:
             p = entry[1]
