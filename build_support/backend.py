@@ -48,7 +48,7 @@ COMPILED_MODULES = (
 
 #: What mypyc needs besides setuptools: itself (in mypy) and the types of the packages the
 #: compiled modules use (other imports are taken as untyped: --ignore-missing-imports).
-COMPILE_REQUIRES = ["mypy>=1.16", "numpy>=1.24", "simpy>=4.1", "pandas-stubs>=2.2", "types-PyYAML>=6.0"]
+COMPILE_REQUIRES = ["mypy>=2.4", "numpy>=1.24", "simpy>=4.1", "pandas-stubs>=2.2", "types-PyYAML>=6.0"]
 
 
 def compile_requested() -> bool:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import csv
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
+from librt.vecs import vec
+from mypy_extensions import i64
 from scipy.spatial import cKDTree
 
 from govsim.suggest import did_you_mean
@@ -52,24 +54,27 @@ class Territory:
     metric: str = "manhattan"
 
     def __post_init__(self) -> None:
-        # Python lists: scalar access from the hot path is several times faster than numpy's.
-        self._px: list[float] = self.point_x.tolist()
-        self._py: list[float] = self.point_y.tolist()
-        self._pgrid: list[int] = self.point_grid.tolist()
+        # vecs of numbers (librt.vecs): scalar access from the hot path is several times faster
+        # than numpy's, and compiled, a read is one load of a C number (a list's item was a
+        # pointer to a boxed number elsewhere in memory: in a year-long run, a cache miss)
+        self._px: vec[float] = vec[float](self.point_x.tolist())
+        self._py: vec[float] = vec[float](self.point_y.tolist())
+        self._pgrid: vec[i64] = vec[i64](self.point_grid.tolist())
         self._manhattan = self.metric == "manhattan"
         self._tree: cKDTree | None = None
         # caches of the neighbourhoods: by radius, then a list by grid (None: not yet asked);
         # a float key and a list read, where a (grid, radius) key built a tuple and hashed it
-        self._near: dict[float, list[tuple[list[float], list[int]] | None]] = {}
+        self._near: dict[float, list[tuple[vec[float], vec[i64]] | None]] = {}
         self._near_set: dict[float, list[frozenset[int] | None]] = {}
         self._near_mask: dict[float, list[int]] = {}  # −1: not yet asked
-        # the numbers of the cached neighbourhoods, shared by all of them (memory: a district
-        # of 1,650 grids keeps about a million neighbour entries)
-        self._shared_ids = list(range(len(self.grid_names)))
-        self._shared_d: dict[float, float] = {}
         # Largest distance from any position inside a grid to that grid's centre.
         half = float(self.grid_edge.max()) / 2
         self.centre_slack = 2 * half if self._manhattan else math.sqrt(2) * half
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled and copied as its fields: the vecs (which do not pickle) and the caches are
+        # rebuilt from them
+        return (type(self), tuple(getattr(self, f.name) for f in fields(self)))
 
     # --- sizes ------------------------------------------------------------------
     @property
@@ -98,13 +103,13 @@ class Territory:
     def grids_near(self, grid: int, radius_m: float) -> list[tuple[float, int]]:
         """``(centre distance, grid)`` of grids whose centre lies within ``radius_m`` of
         ``grid``'s centre, nearest first (ties: lower grid first); a KD-tree query, never a
-        full scan. :meth:`near` gives the same as two cached lists."""
+        full scan. :meth:`near` gives the same as two cached vecs."""
         distances, grids = self.near(grid, radius_m)
         return list(zip(distances, grids))
 
-    def near(self, grid: int, radius_m: float) -> tuple[list[float], list[int]]:
-        """The centre distances and the grids of :meth:`grids_near`, as two lists (cached;
-        computed for a block of :data:`NEAR_BLOCK` grids at once)."""
+    def near(self, grid: int, radius_m: float) -> tuple[vec[float], vec[i64]]:
+        """The centre distances and the grids of :meth:`grids_near`, as two vecs of numbers
+        (cached; computed for a block of :data:`NEAR_BLOCK` grids at once)."""
         by_grid = self._near.get(radius_m)
         if by_grid is None:
             by_grid = self._near[radius_m] = [None] * self.n_grids
@@ -115,7 +120,7 @@ class Territory:
             assert found is not None
         return found
 
-    def _fill_near(self, by_grid: list[tuple[list[float], list[int]] | None], first: int,
+    def _fill_near(self, by_grid: list[tuple[vec[float], vec[i64]] | None], first: int,
                    radius_m: float) -> None:
         """The neighbourhoods of grids ``first, first + 1, …`` (one block) into ``by_grid``: one
         KD-tree query and one sort for the block, each grid's the same as its own query gives
@@ -132,13 +137,12 @@ class Territory:
         dy = np.abs(self.grid_y[nb] - self.grid_y[owner])
         d = dx + dy if self._manhattan else np.hypot(dx, dy)
         order = np.lexsort((nb, d, owner))  # by grid, then as near() orders: distance, then grid
-        shared_d, ids = self._shared_d, self._shared_ids
-        distances = [shared_d.setdefault(x, x) for x in d[order].tolist()]
-        grids = [ids[g] for g in nb[order].tolist()]
+        distances: list[float] = d[order].tolist()
+        grids: list[int] = nb[order].tolist()
         start = 0
         for g, n in zip(owners.tolist(), counts):
             if by_grid[g] is None:
-                by_grid[g] = (distances[start:start + n], grids[start:start + n])
+                by_grid[g] = (vec[float](distances[start:start + n]), vec[i64](grids[start:start + n]))
             start += n
 
     def near_mask(self, grid: int, radius_m: float) -> int:

@@ -6,7 +6,9 @@ Property tests use seeded generators, so every run checks the same cases.
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 import textwrap
 from pathlib import Path
 
@@ -118,6 +120,26 @@ def test_distance_metrics():
         dx, dy = t.point_x[a] - t.point_x[b], t.point_y[a] - t.point_y[b]
         assert sim_m.territory.distance(a, b) == pytest.approx(abs(dx) + abs(dy), abs=1e-9)
         assert sim_e.territory.distance(a, b) == pytest.approx(math.hypot(dx, dy), abs=1e-9)
+
+
+@pytest.mark.parametrize("copy_of", [lambda x: pickle.loads(pickle.dumps(x)), copy.deepcopy],
+                         ids=["pickle", "deepcopy"])
+def test_territory_and_route_copies_answer_as_the_originals(copy_of):
+    """A district and a route keep their numbers in vecs, which do not pickle: both pickle and
+    copy as what they were made from (worker processes, Dask), in the compiled build too."""
+    sim = govsim.Simulation(scenario(territory={"distance": "euclidean"}), 0)
+    t, route = sim.territory, sim.workers[3].route
+    t2, route2 = copy_of(t), copy_of(route)
+    assert type(t2) is type(t) and type(route2) is type(route)
+    pairs = [(a, b) for a in range(0, t.n_points, 7) for b in range(0, t.n_points, 5)]
+    assert [t2.distance(a, b) for a, b in pairs] == [t.distance(a, b) for a, b in pairs]
+    assert [t2.grid_of_point(p) for p in range(t.n_points)] == [t.grid_of_point(p) for p in range(t.n_points)]
+    assert t2.grids_near(5, 700.0) == t.grids_near(5, 700.0)
+    ks = np.arange(200)
+    for got, want in zip(route2.visits(ks), route.visits(ks)):
+        assert np.array_equal(got, want)
+    assert list(route2.points) == list(route.points)
+    assert [route2.last_visit(0, h / 7) for h in range(100)] == [route.last_visit(0, h / 7) for h in range(100)]
 
 
 # --------------------------------------------------------------------------- routes vs brute force

@@ -16,10 +16,11 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-from mypy_extensions import mypyc_attr
+from librt.vecs import vec
+from mypy_extensions import i64, mypyc_attr
 
 if TYPE_CHECKING:
     from govsim.territory import Territory
@@ -92,29 +93,35 @@ class FixedCycle(PatrolRoute):
 
     def __init__(self, cycle: Sequence[int], step_hours: Sequence[float]) -> None:
         self.cycle = np.asarray(cycle, dtype=np.int64)
-        steps = np.asarray(step_hours, dtype=float)
+        steps = self.steps = np.asarray(step_hours, dtype=float)
         self.length = len(self.cycle)
         self.cum = np.concatenate([[0.0], np.cumsum(steps)[:-1]])  # offset of each index in cycle 0
         self.period = float(steps.sum())
         if self.length == 0 or self.period <= 0:
             raise ValueError("a patrol cycle needs at least one point and a positive period "
                              "(set workers.dwell above 0 for single-point routes)")
-        self._cum: list[float] = self.cum.tolist()  # (typed lists: native reads when compiled)
-        self._cycle: list[int] = self.cycle.tolist()
+        # the hot queries' numbers as vecs (native reads when compiled: Territory's note)
+        self._cum: vec[float] = vec[float](self.cum.tolist())
+        self._cycle: vec[i64] = vec[i64](self.cycle.tolist())
+        self._points: list[int] = self.cycle.tolist()  # (points)
         self._where: dict[int, list[int]] = {}
-        for i, p in enumerate(self._cycle):
+        for i, p in enumerate(self._points):
             self._where.setdefault(p, []).append(i)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled and copied as what it was made from (the vecs do not pickle)
+        return (type(self), (self._points, self.steps))
 
     @property
     def points(self) -> Sequence[int]:
-        return self._cycle
+        return self._points
 
     def point_at(self, k: int) -> int:
         return self._cycle[k % self.length]
 
     def offset(self, k: int) -> float:
-        q, i = divmod(k, self.length)
-        return q * self.period + self._cum[i]
+        q = k // self.length  # (not divmod(): a generic call and a tuple per query)
+        return q * self.period + self._cum[k - q * self.length]
 
     def next_visit(self, point: int, k_from: int, min_offset: float, max_offset: float) -> int | None:
         where = self._where.get(point)
