@@ -142,6 +142,22 @@ def test_territory_and_route_copies_answer_as_the_originals(copy_of):
     assert [route2.last_visit(0, h / 7) for h in range(100)] == [route.last_visit(0, h / 7) for h in range(100)]
 
 
+@pytest.mark.parametrize("kind", ["random_walk", "hotspot"])
+def test_random_route_copies_go_on_as_the_originals(kind):
+    """A random route's copy has the visits drawn so far and its generator's state: both draw
+    the same visits from there (a compiled class pickles only what its ``__reduce__`` says)."""
+    sim = govsim.Simulation(scenario(workers={"route": kind}), 0)
+    route = sim.workers[2].route
+    route.visits(np.arange(100))  # some visits drawn before the copy
+    copies = [pickle.loads(pickle.dumps(route)), copy.deepcopy(route)]
+    ks = np.arange(3000)  # beyond them: drawn afresh by each
+    want = route.visits(ks)
+    for route2 in copies:
+        assert type(route2) is type(route)
+        for got, expected in zip(route2.visits(ks), want):
+            assert np.array_equal(got, expected)
+
+
 # --------------------------------------------------------------------------- routes vs brute force
 
 

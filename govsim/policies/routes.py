@@ -212,6 +212,16 @@ class RandomRoute(PatrolRoute):
         self._pts = np.array([start], dtype=np.int64)
         self._off = np.array([0.0])
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled and copied as what it was made from, then the visits drawn so far and the
+        # generator's state (a compiled class does not pickle its attributes by itself)
+        return (type(self), (self._territory, self._area, self._speed, self._dwell, self._rng),
+                (self._pts, self._off, self._rng.bit_generator.state))
+
+    def __setstate__(self, state: tuple[np.ndarray, np.ndarray, dict[str, Any]]) -> None:
+        self._pts, self._off, rng_state = state
+        self._rng.bit_generator.state = rng_state  # (as it was: undoes the constructor's draw)
+
     @property
     def points(self) -> Sequence[int]:
         return self._area
